@@ -1,0 +1,380 @@
+"""Loading a configuration: parse, evaluate once, find components, check ops.
+
+`load` is the runtime's entry point. It parses every file of the package
+with Archon's own parser (for syntax errors, attributes, docs and source
+ranges), evaluates the package once with `cue`, then walks the evaluated
+value for components (structs with `#up`) and checks their ops against the
+op spec.
+
+Two modes:
+- `validate`: unset inputs and other incomplete values are allowed; they
+  are reported as inputs, not errors. For editors and `dagger validate`.
+- `compute`: everything a run needs must be concrete; an incomplete value
+  is an error naming the input that leaves it unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from archon.runtime import source as src
+from archon.runtime.cue import parse
+from archon.runtime.diagnostics import Diagnostic, Severity, Span, has_errors
+from archon.runtime.evaluate import Evaluation, Evaluator
+from archon.runtime.validate import PendingValue, validate_op
+from archon.runtime.values import Incomplete, fingerprint, is_component
+
+VALIDATE = "validate"
+COMPUTE = "compute"
+
+# The file name under which inputs given on the command line join the package.
+INPUTS_FILE = "zz_archon_inputs.cue"
+
+_default_evaluator: Evaluator | None = None
+
+
+@dataclass
+class InputDecl:
+    """An input declared with `@input()`: `is_set` when the environment gave a value."""
+
+    path: str
+    type_text: str
+    doc: str | None
+    span: Span | None
+    has_default: bool = False
+    is_set: bool = False
+    kind: str = "text"
+
+
+@dataclass
+class OutputDecl:
+    """An output declared with `@output()`, or an image output found by its last op.
+
+    `kind` is `directory`, `value` or `image`; `directory` is the folder a
+    directory output is written to, relative to the configuration's folder.
+    """
+
+    path: str
+    kind: str
+    span: Span | None
+    directory: str | None = None
+
+
+@dataclass
+class ComponentInfo:
+    path: str
+    value: dict
+    span: Span | None
+    op_spans: list[Span | None] = field(default_factory=list)
+    doc: str | None = None
+
+
+@dataclass
+class Configuration:
+    package_dir: str
+    mode: str
+    files: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
+    components: dict[str, ComponentInfo] = field(default_factory=dict)
+    inputs: dict[str, InputDecl] = field(default_factory=dict)
+    outputs: dict[str, OutputDecl] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    evaluation: Evaluation | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    def missing_inputs(self) -> list[InputDecl]:
+        return [decl for decl in self.inputs.values() if not decl.is_set and not decl.has_default]
+
+
+def default_evaluator(cue_path: str | None = None) -> Evaluator:
+    global _default_evaluator
+    if _default_evaluator is None or cue_path is not None:
+        _default_evaluator = Evaluator(cue_path)
+    return _default_evaluator
+
+
+def load(
+    package_dir: str | os.PathLike[str],
+    *,
+    mode: str = VALIDATE,
+    overlays: Mapping[str, str] | None = None,
+    extra_files: Mapping[str, str] | None = None,
+    packages: Mapping[str, str] | None = None,
+    set_inputs: set[str] | None = None,
+    cue_path: str | None = None,
+    evaluator: Evaluator | None = None,
+) -> Configuration:
+    """Load the CUE package in package_dir; problems land in `diagnostics`, never raised.
+
+    set_inputs names the inputs the caller injected through extra_files
+    (their values are not known here); inputs given in the package itself
+    count as set when their value is concrete.
+    """
+    if mode not in (VALIDATE, COMPUTE):
+        raise ValueError(f"unknown mode {mode!r}")
+    package = Path(package_dir).resolve()
+    overlays = {str(Path(path).resolve()): text for path, text in (overlays or {}).items()}
+    configuration = Configuration(str(package), mode)
+
+    for path, text in _package_texts(package, overlays).items():
+        parsed = parse(text, path)
+        configuration.files[path] = parsed
+        configuration.diagnostics.extend(parsed.errors)
+
+    evaluator = evaluator or default_evaluator(cue_path)
+    evaluation = evaluator.evaluate(package, overlays=overlays, extra_files=extra_files, packages=packages)
+    configuration.evaluation = evaluation
+    configuration.value = evaluation.value
+    _merge_cue_diagnostics(configuration, evaluation.diagnostics)
+
+    injected = set(set_inputs or ()) | _names_in_extra_files(extra_files)
+    _collect_inputs(configuration, injected)
+    _collect_outputs(configuration)
+    if evaluation.value is not None:
+        _collect_components(configuration, evaluation.value, ())
+        _check_components(configuration)
+    return configuration
+
+
+def render_inputs(values: Mapping[str, Any], package_dir: Path) -> dict[str, str]:
+    """Render plain input values as one extra CUE file of the package.
+
+    Values are written as JSON, which is valid CUE; the file declares the
+    package of the files already in package_dir.
+    """
+    package_name = _package_name(package_dir)
+    lines = [f"package {package_name}", ""]
+    for name, value in sorted(values.items()):
+        lines.append(f"{json.dumps(name)}: {json.dumps(value)}")
+    return {INPUTS_FILE: "\n".join(lines) + "\n"}
+
+
+def _package_name(package_dir: Path) -> str:
+    for path in sorted(package_dir.glob("*.cue")):
+        parsed = parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
+        if parsed.package is not None:
+            return parsed.package.name
+    return "main"
+
+
+def _names_in_extra_files(extra_files: Mapping[str, str] | None) -> set[str]:
+    names: set[str] = set()
+    for name, text in (extra_files or {}).items():
+        parsed = parse(text, name)
+        names.update(path[0] for path, _ in src.iter_fields(parsed) if len(path) == 1)
+    return names
+
+
+def _package_texts(package: Path, overlays: Mapping[str, str]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    if package.is_dir():
+        for path in sorted(package.glob("*.cue")):
+            texts[str(path)] = overlays.get(str(path)) or path.read_text(encoding="utf-8", errors="replace")
+    for path, text in overlays.items():
+        if Path(path).parent == package and path.endswith(".cue"):
+            texts[path] = text
+    return texts
+
+
+def _merge_cue_diagnostics(configuration: Configuration, diagnostics: list[Diagnostic]) -> None:
+    """Add cue's errors, leaving out those already reported as syntax errors on the same line."""
+    syntax_lines = {(d.span.file, d.span.start.line) for d in configuration.diagnostics if d.span}
+    for diagnostic in diagnostics:
+        if diagnostic.span and (diagnostic.span.file, diagnostic.span.start.line) in syntax_lines:
+            continue
+        configuration.diagnostics.append(diagnostic)
+
+
+def _collect_inputs(configuration: Configuration, injected: set[str]) -> None:
+    for path, parsed in configuration.files.items():
+        for field_path, node in src.iter_fields(parsed):
+            attribute = src.attribute(node, "input")
+            if attribute is None:
+                continue
+            dotted = ".".join(field_path)
+            value = _value_at(configuration.value, field_path)
+            type_text = src.value_text(node)
+            decl = InputDecl(
+                path=dotted,
+                type_text=type_text,
+                doc=src.doc(node),
+                span=src.label_span(node),
+                has_default="*" in type_text,
+                kind=_input_kind(type_text),
+            )
+            decl.is_set = dotted in injected or (value is not _MISSING and _first_incomplete(value) is None and not decl.has_default)
+            configuration.inputs.setdefault(dotted, decl)
+
+
+def _input_kind(type_text: str) -> str:
+    if "#Secret" in type_text:
+        return "secret"
+    if "#Dir" in type_text:
+        return "dir"
+    if "bool" in type_text:
+        return "bool"
+    return "text"
+
+
+def _collect_outputs(configuration: Configuration) -> None:
+    for parsed in configuration.files.values():
+        for field_path, node in src.iter_fields(parsed):
+            attribute = src.attribute(node, "output")
+            if attribute is None:
+                continue
+            dotted = ".".join(field_path)
+            arguments = src.attribute_args(attribute)
+            directory = arguments.get("dir")
+            kind = "directory" if directory else "value"
+            configuration.outputs[dotted] = OutputDecl(dotted, kind, src.label_span(node), directory)
+
+
+def _collect_components(configuration: Configuration, value: Any, path: tuple[str, ...]) -> None:
+    if not isinstance(value, dict):
+        return
+    if is_component(value) and path:
+        dotted = ".".join(path)
+        node = _field_node(configuration, path)
+        info = ComponentInfo(
+            path=dotted,
+            value=value,
+            span=src.label_span(node) if node is not None else None,
+            op_spans=_op_spans(configuration, path, len(value["#up"]) if isinstance(value["#up"], list) else 0),
+            doc=src.doc(node) if node is not None else None,
+        )
+        configuration.components[dotted] = info
+        ops = value["#up"] if isinstance(value["#up"], list) else []
+        if ops and isinstance(ops[-1], dict) and ops[-1].get("do") in ("push-container", "save-image"):
+            configuration.outputs.setdefault(dotted, OutputDecl(dotted, "image", info.span))
+    for key, item in value.items():
+        if key == "#up" or key.startswith("_"):
+            continue
+        _collect_components(configuration, item, path + (key,))
+
+
+def _field_node(configuration: Configuration, path: tuple[str, ...]):
+    for parsed in configuration.files.values():
+        node = src.find(parsed, path)
+        if node is not None:
+            return node
+    return None
+
+
+def _op_spans(configuration: Configuration, path: tuple[str, ...], count: int) -> list[Span | None]:
+    """Spans of the ops of a component, where its #up is a list written in the source."""
+    up = _field_node(configuration, path + ("#up",))
+    spans = src.list_element_spans(up) if up is not None else []
+    fallback = src.label_span(up) if up is not None else None
+    if fallback is None:
+        component = _field_node(configuration, path)
+        fallback = src.label_span(component) if component is not None else None
+    return [spans[i] if i < len(spans) else fallback for i in range(count)]
+
+
+def _check_components(configuration: Configuration) -> None:
+    unset_inputs = {
+        fingerprint(value): decl.path
+        for decl in configuration.inputs.values()
+        if not decl.is_set
+        and (value := _value_at(configuration.value, tuple(decl.path.split(".")))) is not _MISSING
+    }
+    input_names = {decl.path.split(".")[-1]: decl for decl in configuration.inputs.values()}
+
+    for component in configuration.components.values():
+        if component.path in configuration.inputs:
+            continue
+        ops = component.value["#up"]
+        if not isinstance(ops, list):
+            configuration.diagnostics.append(
+                Diagnostic(f"#up of {component.path} must be a list of ops", component.span, code="invalid-component")
+            )
+            continue
+        for index, op in enumerate(ops):
+            span = component.op_spans[index] if index < len(component.op_spans) else component.span
+            pending: list[PendingValue] = []
+            for problem in validate_op(op, pending.append):
+                where = _op_field_span(configuration, component.path, index, problem.field) or span
+                configuration.diagnostics.append(
+                    Diagnostic(f"{component.path}: {problem.message}", where, code=problem.code, hint=problem.hint)
+                )
+            for item in pending:
+                _report_pending(configuration, component, index, op, item, span, unset_inputs, input_names)
+
+
+def _report_pending(configuration, component, index, op, item, span, unset_inputs, input_names) -> None:
+    names = [name for name in item.value.references if name in input_names]
+    if not names and isinstance(op, dict):
+        names = _inputs_matching(op, unset_inputs)
+    where = _op_field_span(configuration, component.path, index, item.field) or span
+    field_text = f"`{item.field}` of " if item.field else ""
+    op_name = op.get("do", "op") if isinstance(op, dict) else "op"
+
+    if names:
+        listed = ", ".join(f"`{name}`" for name in names)
+        message = f"{component.path}: {field_text}{op_name} is missing because input {listed} is unset"
+        hint = f"set it with `dagger input text {names[0]} VALUE` or --input {names[0]}=VALUE"
+        code = "input-unset"
+    else:
+        message = f"{component.path}: {field_text}{op_name} is incomplete ({item.value.text})"
+        hint = "give it a concrete value"
+        code = "incomplete"
+    severity = Severity.ERROR if configuration.mode == COMPUTE else Severity.INFORMATION
+    configuration.diagnostics.append(Diagnostic(message, where, severity=severity, code=code, hint=hint))
+
+
+def _inputs_matching(op: dict, unset_inputs: Mapping[str, str]) -> list[str]:
+    """Find unset inputs whose value is used as a whole inside op (such as `from: src`)."""
+    found: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            name = unset_inputs.get(fingerprint(value))
+            if name:
+                found.append(name)
+                return
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    for key, value in op.items():
+        if key != "do":
+            visit(value)
+    return sorted(set(found))
+
+
+def _op_field_span(configuration: Configuration, component: str, index: int, field_path: str | None) -> Span | None:
+    up = _field_node(configuration, tuple(component.split(".")) + ("#up",))
+    if up is None:
+        return None
+    return src.op_field_span(up, index, field_path)
+
+
+_MISSING = object()
+
+
+def _value_at(value: Any, path: tuple[str, ...]) -> Any:
+    for label in path:
+        if not isinstance(value, dict) or label not in value:
+            return _MISSING
+        value = value[label]
+    return value
+
+
+def _first_incomplete(value: Any) -> Incomplete | None:
+    if isinstance(value, Incomplete):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        found = _first_incomplete(item)
+        if found is not None:
+            return found
+    return None

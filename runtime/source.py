@@ -1,0 +1,133 @@
+"""Source-level helpers over the parser's syntax tree.
+
+These read what evaluation loses: where a field is written, its doc
+comment and attributes, and the place of each op of a literal `#up` list.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from archon.runtime.cue import ast
+from archon.runtime.diagnostics import Span
+
+# Label kinds that name a field a path can reach.
+_PATH_LABELS = ("identifier", "definition", "hidden", "string")
+
+
+def struct_literals(expr) -> Iterator[ast.StructLit]:
+    """Yield the struct literals an expression unifies: `{...}`, `A & {...}`, `(...)`."""
+    if isinstance(expr, ast.StructLit):
+        yield expr
+    elif isinstance(expr, ast.BinaryExpr) and expr.op == "&":
+        yield from struct_literals(expr.left)
+        yield from struct_literals(expr.right)
+    elif isinstance(expr, ast.ParenExpr):
+        yield from struct_literals(expr.expr)
+
+
+def fields_of(expr) -> Iterator[ast.Field]:
+    for struct in struct_literals(expr):
+        for decl in struct.decls:
+            if isinstance(decl, ast.Field) and decl.label_kind in _PATH_LABELS:
+                yield decl
+            elif isinstance(decl, ast.Embedding):
+                yield from fields_of(decl.expr)
+
+
+def _top_fields(file: ast.File) -> Iterator[ast.Field]:
+    for decl in file.decls:
+        if isinstance(decl, ast.Field) and decl.label_kind in _PATH_LABELS:
+            yield decl
+        elif isinstance(decl, ast.Embedding):
+            yield from fields_of(decl.expr)
+
+
+def iter_fields(file: ast.File) -> Iterator[tuple[tuple[str, ...], ast.Field]]:
+    """Yield every field reachable by a path of labels, with that path, depth first."""
+
+    def visit(field: ast.Field, prefix: tuple[str, ...]):
+        path = prefix + (field.label,)
+        yield path, field
+        for child in fields_of(field.value):
+            yield from visit(child, path)
+
+    for field in _top_fields(file):
+        yield from visit(field, ())
+
+
+def find(file: ast.File, path: tuple[str, ...]) -> ast.Field | None:
+    """Return the first field at path, following nested and chained fields."""
+    candidates = list(_top_fields(file))
+    found = None
+    for label in path:
+        found = next((field for field in candidates if field.label == label), None)
+        if found is None:
+            return None
+        candidates = list(fields_of(found.value))
+    return found
+
+
+def attribute(field: ast.Field, name: str) -> ast.Attribute | None:
+    return field.attribute(name)
+
+
+def attribute_args(item: ast.Attribute) -> dict[str, str]:
+    return item.args()
+
+
+def doc(field: ast.Field) -> str | None:
+    return field.doc
+
+
+def label_span(field: ast.Field | None) -> Span | None:
+    return field.label_span if field is not None else None
+
+
+def value_text(field: ast.Field) -> str:
+    """Return the value's source text in a compact form, for showing an input's type."""
+    from archon.runtime.cue import format_node
+
+    try:
+        return " ".join(format_node(field.value).split())
+    except Exception:  # noqa: BLE001 - a printing gap must not hide the input
+        return "_"
+
+
+def list_element_spans(field: ast.Field) -> list[Span]:
+    """Spans of the elements of a literal list value, up to the first comprehension."""
+    spans: list[Span] = []
+    value = field.value
+    if not isinstance(value, ast.ListLit):
+        return spans
+    for element in value.elements:
+        if isinstance(element, (ast.Comprehension, ast.Ellipsis)):
+            break
+        spans.append(element.span)
+    return spans
+
+
+def op_field_span(up: ast.Field, index: int, field_path: str | None) -> Span | None:
+    """Return the span of a field inside op `index` of a literal #up list.
+
+    field_path is dotted, but labels may contain dots themselves (mount
+    targets such as "/src/v1.2"), so each level takes the longest label of
+    the written struct that starts the remaining path.
+    """
+    if not isinstance(up.value, ast.ListLit) or not field_path:
+        return None
+    elements = [item for item in up.value.elements if not isinstance(item, (ast.Ellipsis,))]
+    if index >= len(elements) or isinstance(elements[index], ast.Comprehension):
+        return None
+
+    expr = elements[index]
+    remaining = field_path
+    found: ast.Field | None = None
+    while remaining:
+        choices = [field for field in fields_of(expr) if remaining == field.label or remaining.startswith(field.label + ".")]
+        if not choices:
+            break
+        found = max(choices, key=lambda field: len(field.label))
+        remaining = remaining[len(found.label) + 1:]
+        expr = found.value
+    return found.label_span if found is not None else None
