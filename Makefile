@@ -1,0 +1,33 @@
+# Entry points for developers and CI; docs/setup.md describes them.
+#   make test   set up, start the daemons, make the images, run pytest, stop
+#               the daemons this run started. PYTEST_ARGS passes options.
+#   make demo   set up, start the daemons (left running), make the images,
+#               run `dagger up examples/hello`.
+SHELL := /bin/bash
+PYTEST_ARGS ?=
+
+.PHONY: setup daemons images demo test stop status
+
+setup:
+	scripts/setup
+
+daemons: setup
+	scripts/daemons start
+
+images: daemons
+	scripts/images
+
+demo: images
+	eval "$$(scripts/daemons env)" && .venv/bin/dagger up examples/hello; \
+	status=$$?; \
+	echo "make demo: the daemons are still running; stop them with: scripts/daemons stop"; \
+	exit $$status
+
+test: setup
+	scripts/lib/run-tests $(PYTEST_ARGS)
+
+stop:
+	scripts/daemons stop
+
+status:
+	scripts/daemons status
