@@ -42,6 +42,9 @@ metadata. Annotations and span never enter the Op bytes: they come back on
 the `Vertex` records of `Definition.vertices`, and the span also fills
 Definition.Source.
 
+`definition.digest_of(state)` returns the vertex digest of any state of
+the marshalled graph, for plans that map components to vertices.
+
 Invalid values never raise at the call: each becomes a `Problem` carrying
 the value, a hint, and the span and annotations of its call.
 `validate(*roots)` returns them all, and `marshal(*roots)` raises one

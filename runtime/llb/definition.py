@@ -58,10 +58,23 @@ class Definition:
     vertices: tuple[Vertex, ...]
     root: tuple[str, int] | None
     terminal: str | None
+    # Digest per builder node, keyed by id(); `nodes` keeps those ids valid.
+    node_digests: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    nodes: tuple[Node, ...] = field(default=(), repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         """Serialize the definition deterministically, for the Solve request."""
         return serialize(self.message)
+
+    def digest_of(self, target: State | Output) -> str:
+        """Return the vertex digest of a state or output marshalled into this definition.
+
+        Raises KeyError for scratch or for a state outside the marshalled graph.
+        """
+        output = target.output if isinstance(target, State) else target
+        if output is None:
+            raise KeyError("scratch has no vertex")
+        return self.node_digests[id(output.node)]
 
     def vertex(self, vertex_digest: str) -> Vertex:
         for vertex in self.vertices:
@@ -191,7 +204,8 @@ def marshal(
         return ops_pb2.Input(digest=node_digests[id(output.node)], index=output.index)
 
     merged: dict[str, _Merged] = {}
-    for node in walk(roots):
+    nodes = walk(roots)
+    for node in nodes:
         op = node.encode(resolve)
         data = serialize(op)
         node_digest = digest(data)
@@ -222,7 +236,14 @@ def marshal(
         serialized_ops.append(terminal_data)
 
     vertices = tuple(entry.vertex() for entry in merged.values())
-    return Definition(message=message, vertices=vertices, root=root, terminal=terminal)
+    return Definition(
+        message=message,
+        vertices=vertices,
+        root=root,
+        terminal=terminal,
+        node_digests=node_digests,
+        nodes=tuple(nodes),
+    )
 
 
 def _add_source(

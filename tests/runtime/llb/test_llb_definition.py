@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from archon.runtime.diagnostics import Position, Span
 from archon.runtime.llb import BindMount, CacheMount, OpMeta, State, TmpfsMount, copy, marshal, mkdir, mkfile
 
@@ -238,3 +240,22 @@ def test_vertex_read_twice_by_one_op_recorded_once():
 
     assert definition.vertices[0].annotations == ({"component": "base"},)
     assert len(definition.vertices) == 2
+
+
+def test_digest_of_states_in_graph():
+    base = State.image("alpine")
+    built = base.run(["make"])
+    definition = marshal(State.scratch().file(copy(built, "/out", "/")))
+
+    assert definition.digest_of(base) == definition.vertices[0].digest
+    assert definition.digest_of(built) == marshal(built).root[0]
+    assert definition.digest_of(built.output) == marshal(built).root[0]
+
+
+def test_digest_of_unknown_state_raises():
+    definition = marshal(State.image("alpine"))
+
+    with pytest.raises(KeyError):
+        definition.digest_of(State.local("elsewhere"))
+    with pytest.raises(KeyError):
+        definition.digest_of(State.scratch())
