@@ -45,8 +45,9 @@ Definition.Source.
 `definition.digest_of(state)` returns the vertex digest of any state of
 the marshalled graph, for plans that map components to vertices.
 
-Invalid values never raise at the call: each becomes a `Problem` carrying
-the value, a hint, and the span and annotations of its call.
+Invalid values (empty args, bad paths, mount targets, IDs, references) do
+not raise at the call. Each becomes a `Problem` carrying the value, a hint,
+and the span and annotations of its call.
 `validate(*roots)` returns them all, and `marshal(*roots)` raises one
 `LLBError` listing them all.
 

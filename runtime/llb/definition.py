@@ -187,7 +187,7 @@ def marshal(
     but BuildKit builds them only when the first root reaches them.
     Raises LLBError carrying every problem of the graph when there is any.
 
-    When ops carry spans, Definition.Source maps each vertex to its ranges;
+    When ops carry spans, Definition.Source maps each vertex to its ranges.
     `source_data` adds the file contents, keyed by file name, so that the
     daemon can quote them in errors.
     """
