@@ -21,6 +21,15 @@ log = logging.getLogger("archon")
 COMMAND_MODULES = (
     "plan",
     "validate",
+    "init",
+    "new",
+    "list",
+    "input",
+    "output",
+    "history",
+    "logs",
+    "settings",
+    "catalog",
 )
 
 
