@@ -74,13 +74,15 @@ export interface GraphVertex {
     uri?: string | null;
     range?: LspRange | null;
     status: VertexStatus;
+    /** Digests of the vertices whose results this vertex consumes. */
     inputs: string[];
 }
 
+/** A reference from one component to another, such as `from: base` inside `app`. */
 export interface GraphEdge {
-    /** Digest of the vertex whose result is consumed. */
+    /** Path of the component that holds the reference (`app`). */
     from: string;
-    /** Digest of the vertex that consumes it. */
+    /** Path of the referenced component (`base`). */
     to: string;
 }
 

@@ -1,6 +1,9 @@
 // Turns the graph that archon.previewLLB returns into Cytoscape elements:
 // one node per vertex, one parent node per component that groups the
-// vertices it produced, and one edge per input reference.
+// vertices it produced, and one edge from each input vertex to the vertex
+// that consumes it. The graph's `edges` are references between components;
+// they are listed in each component's details instead of drawn, because the
+// vertex edges already show the same flow.
 
 import type { ElementDefinition } from 'cytoscape';
 import type { GraphVertex, LLBGraph, LspRange, VertexStatus } from '../src/protocol';
@@ -29,6 +32,8 @@ export interface ComponentData {
     id: string;
     label: string;
     isComponent: true;
+    /** Paths of the components this one refers to, as in `from: base`. */
+    dependencies: string[];
     uri: string | undefined;
     range: LspRange | undefined;
 }
@@ -61,12 +66,20 @@ export function toElements(graph: LLBGraph): ElementDefinition[] {
     const componentPaths = new Set<string>();
     const elements: ElementDefinition[] = [];
 
+    const dependencies = new Map<string, string[]>();
+    for (const edge of graph.edges) {
+        const list = dependencies.get(edge.from) ?? [];
+        list.push(edge.to);
+        dependencies.set(edge.from, list);
+    }
+
     for (const component of graph.components) {
         componentPaths.add(component.path);
         const data: ComponentData = {
             id: COMPONENT_ID_PREFIX + component.path,
             label: component.path,
             isComponent: true,
+            dependencies: dependencies.get(component.path) ?? [],
             uri: component.uri ?? undefined,
             range: component.range ?? undefined,
         };
@@ -94,23 +107,14 @@ export function toElements(graph: LLBGraph): ElementDefinition[] {
         elements.push({ group: 'nodes', data, classes: 'vertex' });
     }
 
-    // `edges` and each vertex's `inputs` describe the same references; take
-    // the union so that a server sending only one of them still draws all.
-    const edgeIds = new Set<string>();
-    const addEdge = (from: string, to: string): void => {
-        const id = `${from}->${to}`;
-        if (edgeIds.has(id) || !digests.has(from) || !digests.has(to)) {
-            return;
-        }
-        edgeIds.add(id);
-        elements.push({ group: 'edges', data: { id, source: from, target: to } });
-    };
-    for (const edge of graph.edges) {
-        addEdge(edge.from, edge.to);
-    }
+    // Inputs that name no vertex of the graph are dropped: an edge needs
+    // both ends, and the server lists every vertex it compiled.
     for (const vertex of graph.vertices) {
-        for (const input of vertex.inputs) {
-            addEdge(input, vertex.digest);
+        for (const input of new Set(vertex.inputs)) {
+            if (digests.has(input)) {
+                const id = `${input}->${vertex.digest}`;
+                elements.push({ group: 'edges', data: { id, source: input, target: vertex.digest } });
+            }
         }
     }
     return elements;

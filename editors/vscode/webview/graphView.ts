@@ -238,6 +238,7 @@ export class GraphView {
             'isComponent' in data
                 ? [
                       ['component', data.label],
+                      ['uses', data.dependencies.join(', ') || '(nothing)'],
                       ['source', rangeText(data)],
                   ]
                 : [
