@@ -21,6 +21,7 @@ log = logging.getLogger("archon")
 COMMAND_MODULES = (
     "plan",
     "validate",
+    "up",
     "init",
     "new",
     "list",

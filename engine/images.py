@@ -136,3 +136,18 @@ class RegistryImageResolver:
         if response.status != 200:
             return None
         return json.loads(body)
+
+
+# The registry that serves docker.io images to a standalone buildkitd, when
+# one is configured as its mirror (scripts/daemons sets it).
+ENV_REGISTRY_MIRROR = "ARCHON_REGISTRY"
+
+
+def resolver_for(connection, registry_mirror: str | None = None):
+    """Return the image config resolver matching where the daemon takes images from."""
+    import os
+
+    if connection.docker_socket:
+        return DockerImageResolver(connection.docker_socket)
+    mirror = registry_mirror or os.environ.get(ENV_REGISTRY_MIRROR)
+    return RegistryImageResolver({"docker.io": mirror} if mirror else {})

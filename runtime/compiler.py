@@ -397,8 +397,7 @@ class Compiler:
         plan_components = {}
         for path, compiled in components.items():
             info = self.configuration.components[path]
-            output = compiled.state.output
-            digest = _digest_of(definition, output) if output is not None else ""
+            digest = definition.digest_of(compiled.state) if not compiled.state.is_scratch else ""
             plan_components[path] = Component(path, digest, compiled.ops, info.span, tuple(sorted(compiled.dependencies)))
 
         return Plan(
@@ -459,13 +458,6 @@ def copy_action(source: llb.State, src: str, dest: str):
         allow_wildcard=wildcard,
         allow_empty_wildcard=False,
     )
-
-
-def _digest_of(definition: llb.Definition, output: llb.Output) -> str:
-    # The node's digest is the one whose record lists it; find by identity
-    # through the vertex whose summary and inputs match is fragile, so the
-    # builder's resolve order is used: root of a one-root marshal.
-    return llb.marshal(llb.State(output=output)).root[0]
 
 
 def _file_text(parsed: Any) -> str:

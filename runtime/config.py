@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from archon.runtime import source as src
 from archon.runtime.cue import parse
-from archon.runtime.diagnostics import Diagnostic, Severity, Span, has_errors
+from archon.runtime.diagnostics import Diagnostic, RelatedInfo, Severity, Span, has_errors
 from archon.runtime.evaluate import Evaluation, Evaluator
 from archon.runtime.validate import PendingValue, validate_op
 from archon.runtime.values import Incomplete, fingerprint, is_component
@@ -134,6 +134,8 @@ def load(
     configuration.value = evaluation.value
     _merge_cue_diagnostics(configuration, evaluation.diagnostics)
 
+    _report_cycles(configuration)
+
     injected = set(set_inputs or ()) | _names_in_extra_files(extra_files)
     _collect_inputs(configuration, injected)
     _collect_outputs(configuration)
@@ -190,6 +192,72 @@ def _merge_cue_diagnostics(configuration: Configuration, diagnostics: list[Diagn
         if diagnostic.span and (diagnostic.span.file, diagnostic.span.start.line) in syntax_lines:
             continue
         configuration.diagnostics.append(diagnostic)
+
+
+def _report_cycles(configuration: Configuration) -> None:
+    """Name each cycle between components, component by component.
+
+    cue rejects such a configuration with a "structural cycle" error at one
+    place; the source shows which components refer to each other, so the
+    cycle is reported as `a -> b -> a` with every reference's position.
+    """
+    references: dict[str, dict[str, Span]] = {}
+    spans: dict[str, Span] = {}
+    for parsed in configuration.files.values():
+        for field_path, node in src.iter_fields(parsed):
+            if len(field_path) != 1 or not any(child.label == "#up" for child in src.fields_of(node.value)):
+                continue
+            spans[field_path[0]] = node.label_span
+            references.setdefault(field_path[0], {})
+            for target, span in src.references_with_spans(node.value).items():
+                references[field_path[0]].setdefault(target, span)
+
+    cycles = _cycles({name: {target: span for target, span in targets.items() if target in spans} for name, targets in references.items()})
+    if not cycles:
+        return
+
+    configuration.diagnostics[:] = [d for d in configuration.diagnostics if "structural cycle" not in d.message]
+    for cycle in cycles:
+        path = " -> ".join(cycle + [cycle[0]])
+        related = tuple(
+            RelatedInfo(references[name][cycle[(index + 1) % len(cycle)]], f"{name} refers to {cycle[(index + 1) % len(cycle)]} here")
+            for index, name in enumerate(cycle)
+        )
+        configuration.diagnostics.append(
+            Diagnostic(
+                f"cycle between components: {path}",
+                references[cycle[0]][cycle[1 % len(cycle)]],
+                code="cycle",
+                hint="a component cannot depend on itself; remove one of these references",
+                related=related,
+            )
+        )
+
+
+def _cycles(graph: dict[str, dict[str, Span]]) -> list[list[str]]:
+    """Return one list per elementary cycle found by a depth-first search, each starting at its smallest name."""
+    found: dict[tuple[str, ...], list[str]] = {}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for target in sorted(graph.get(name, {})):
+            if state.get(target) == 1:
+                cycle = stack[stack.index(target):]
+                start = cycle.index(min(cycle))
+                rotated = cycle[start:] + cycle[:start]
+                found.setdefault(tuple(rotated), rotated)
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return list(found.values())
 
 
 def _collect_inputs(configuration: Configuration, injected: set[str]) -> None:
@@ -287,6 +355,7 @@ def _check_components(configuration: Configuration) -> None:
     }
     input_names = {decl.path.split(".")[-1]: decl for decl in configuration.inputs.values()}
 
+    memo: dict[int, bool] = {}
     for component in configuration.components.values():
         if component.path in configuration.inputs:
             continue
@@ -299,7 +368,7 @@ def _check_components(configuration: Configuration) -> None:
         for index, op in enumerate(ops):
             span = component.op_spans[index] if index < len(component.op_spans) else component.span
             pending: list[PendingValue] = []
-            for problem in validate_op(op, pending.append):
+            for problem in validate_op(op, pending.append, memo):
                 where = _op_field_span(configuration, component.path, index, problem.field) or span
                 configuration.diagnostics.append(
                     Diagnostic(f"{component.path}: {problem.message}", where, code=problem.code, hint=problem.hint)
@@ -310,6 +379,8 @@ def _check_components(configuration: Configuration) -> None:
 
 def _report_pending(configuration, component, index, op, item, span, unset_inputs, input_names) -> None:
     names = [name for name in item.value.references if name in input_names]
+    if not names:
+        names = sorted(_source_references(configuration, component.path, index, item.field) & set(input_names))
     if not names and isinstance(op, dict):
         names = _inputs_matching(op, unset_inputs)
     where = _op_field_span(configuration, component.path, index, item.field) or span
@@ -319,7 +390,7 @@ def _report_pending(configuration, component, index, op, item, span, unset_input
     if names:
         listed = ", ".join(f"`{name}`" for name in names)
         message = f"{component.path}: {field_text}{op_name} is missing because input {listed} is unset"
-        hint = f"set it with `dagger input text {names[0]} VALUE` or --input {names[0]}=VALUE"
+        hint = set_input_hint(configuration.inputs.get(names[0]) or input_names.get(names[0]))
         code = "input-unset"
     else:
         message = f"{component.path}: {field_text}{op_name} is incomplete ({item.value.text})"
@@ -327,6 +398,29 @@ def _report_pending(configuration, component, index, op, item, span, unset_input
         code = "incomplete"
     severity = Severity.ERROR if configuration.mode == COMPUTE else Severity.INFORMATION
     configuration.diagnostics.append(Diagnostic(message, where, severity=severity, code=code, hint=hint))
+
+
+def _source_references(configuration: Configuration, component: str, index: int, field_path: str | None) -> set[str]:
+    """Names referred to by the written value of a field of an op (`args: ["echo", name]` gives name)."""
+    up = _field_node(configuration, tuple(component.split(".")) + ("#up",))
+    if up is None:
+        return set()
+    written = src.op_field(up, index, field_path) if field_path else None
+    return src.identifiers(written.value) if written is not None else set()
+
+
+def set_input_hint(decl: InputDecl | None) -> str:
+    """Return the command that sets an input, by its kind."""
+    if decl is None:
+        return "set the input"
+    commands = {
+        "dir": f"dagger input dir {decl.path} PATH",
+        "secret": f"dagger input secret {decl.path}",
+        "bool": f"dagger input bool {decl.path} true|false",
+    }
+    command = commands.get(decl.kind, f"dagger input text {decl.path} VALUE")
+    flag = f" (or --input {decl.path}=VALUE)" if decl.kind in ("text", "bool") else ""
+    return f"set it with `{command}`{flag}"
 
 
 def _inputs_matching(op: dict, unset_inputs: Mapping[str, str]) -> list[str]:

@@ -108,7 +108,13 @@ def list_element_spans(field: ast.Field) -> list[Span]:
 
 
 def op_field_span(up: ast.Field, index: int, field_path: str | None) -> Span | None:
-    """Return the span of a field inside op `index` of a literal #up list.
+    """Return the label span of a field inside op `index` of a literal #up list."""
+    found = op_field(up, index, field_path)
+    return found.label_span if found is not None else None
+
+
+def op_field(up: ast.Field, index: int, field_path: str | None) -> ast.Field | None:
+    """Return a field inside op `index` of a literal #up list.
 
     field_path is dotted, but labels may contain dots themselves (mount
     targets such as "/src/v1.2"), so each level takes the longest label of
@@ -130,4 +136,33 @@ def op_field_span(up: ast.Field, index: int, field_path: str | None) -> Span | N
         found = max(choices, key=lambda field: len(field.label))
         remaining = remaining[len(found.label) + 1:]
         expr = found.value
-    return found.label_span if found is not None else None
+    return found
+
+
+def identifiers(node) -> set[str]:
+    """Return the names of the identifiers an expression refers to (selectors keep their base)."""
+    return set(references_with_spans(node))
+
+
+def references_with_spans(node) -> dict[str, Span]:
+    """Map each identifier an expression refers to onto the span of its first use."""
+    names: dict[str, Span] = {}
+
+    def visit(item) -> None:
+        if isinstance(item, ast.Ident):
+            names.setdefault(item.name, item.span)
+            return
+        if isinstance(item, ast.SelectorExpr):
+            visit(item.operand)
+            return
+        if isinstance(item, ast.Node) and hasattr(item, "__dataclass_fields__"):
+            for name in item.__dataclass_fields__:
+                if name in ("span", "label_span", "label_node", "alias"):
+                    continue
+                visit(getattr(item, name))
+        elif isinstance(item, list):
+            for element in item:
+                visit(element)
+
+    visit(node)
+    return names

@@ -126,8 +126,13 @@ def normalize_target(path: str) -> str:
     return posixpath.normpath("/" + path.lstrip("/"))
 
 
-def validate_op(op: Any, pending: Callable[[PendingValue], None]) -> list[Problem]:
-    """Check one op against the spec; incomplete values go to `pending`."""
+def validate_op(op: Any, pending: Callable[[PendingValue], None], memo: dict[int, bool] | None = None) -> list[Problem]:
+    """Check one op against the spec; incomplete values go to `pending`.
+
+    memo caches, by object id, whether a referenced component holds an
+    incomplete value; pass one dict for all ops of a configuration.
+    """
+    memo = {} if memo is None else memo
     if isinstance(op, Incomplete):
         pending(PendingValue("", op))
         return []
@@ -162,16 +167,19 @@ def validate_op(op: Any, pending: Callable[[PendingValue], None]) -> list[Proble
             hint = f"did you mean `{close}`?" if close else f"fields of {name}: {', '.join(f for f in spec.fields if f != 'do')}"
             problems.append(Problem(f'unknown field `{field_name}` in op "{name}"', field=field_name, hint=hint, code="unknown-field"))
             continue
-        problems.extend(_check_field(name, field_name, field_spec, value, pending))
+        problems.extend(_check_field(name, field_name, field_spec, value, pending, memo))
 
     problems.extend(_check_op_rules(name, op, pending))
     return problems
 
 
-def _check_field(op_name: str, field_name: str, spec: FieldSpec, value: Any, pending: Callable[[PendingValue], None]) -> list[Problem]:
+def _check_field(op_name: str, field_name: str, spec: FieldSpec, value: Any, pending: Callable[[PendingValue], None], memo: dict[int, bool]) -> list[Problem]:
     incomplete = _first_incomplete(value)
     if incomplete is not None and spec.type != COMPONENT:
         pending(PendingValue(field_name, incomplete))
+        return []
+    if spec.type == COMPONENT and is_component(value) and holds_incomplete(value, memo):
+        pending(PendingValue(field_name, Incomplete("an incomplete component", None)))
         return []
 
     if not _has_type(spec.type, value, pending, field_name):
@@ -256,8 +264,8 @@ def _check_mount(where: str, mount: Any, pending: Callable[[PendingValue], None]
 
     if "from" in mount:
         source = mount["from"]
-        if isinstance(source, Incomplete) or (isinstance(source, dict) and _first_incomplete(source) is not None and not is_component(source)):
-            pending(PendingValue(where + ".from", source if isinstance(source, Incomplete) else Incomplete("component")))
+        if isinstance(source, Incomplete) or (isinstance(source, (dict, list)) and holds_incomplete(source, {})):
+            pending(PendingValue(where + ".from", source if isinstance(source, Incomplete) else Incomplete("an incomplete component", None)))
             return []
         if not is_component(source):
             return [Problem(f"mount `from` must refer to a component (a struct with #up), not {_describe(source)}", field=where + ".from", code="not-a-component")]
@@ -290,6 +298,19 @@ def _check_mount(where: str, mount: Any, pending: Callable[[PendingValue], None]
             return [Problem(f"tmpfs size must be a positive number of bytes, not {size!r}", field=where + ".size", code="invalid-mount")]
         return []
     return [Problem(f"unknown mount {_describe(mount)}", field=where, hint='use "tmpfs", "cache", {type: "cache", sharing: ...}, {from: component}, {secret: input} or {socket: id}', code="invalid-mount")]
+
+
+def holds_incomplete(value: Any, memo: dict[int, bool]) -> bool:
+    """Tell whether value holds an incomplete value anywhere, components included."""
+    if isinstance(value, Incomplete):
+        return True
+    if not isinstance(value, (dict, list)):
+        return False
+    key = id(value)
+    if key not in memo:
+        items = value.values() if isinstance(value, dict) else value
+        memo[key] = any(holds_incomplete(item, memo) for item in items)
+    return memo[key]
 
 
 def _first_incomplete(value: Any) -> Incomplete | None:
