@@ -120,6 +120,37 @@ def docker_get_json(socket_path: str, endpoint: str, *, timeout: float = 5.0) ->
         connection.close()
 
 
+def docker_post_stream(
+    socket_path: str, endpoint: str, headers: dict[str, str], *, timeout: float = 600.0
+) -> list[dict]:
+    """POST to a Docker API endpoint that streams JSON messages, and return them once it ends."""
+    connection = _UnixHTTPConnection(socket_path, timeout)
+    try:
+        connection.request("POST", endpoint, body=b"", headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            detail = body.decode("utf-8", "replace").strip()
+            raise ConnectionError(
+                f"Docker answered {response.status} {response.reason} to POST {endpoint} on {socket_path}: {detail}"
+            )
+    finally:
+        connection.close()
+
+    messages = []
+    decoder = json.JSONDecoder()
+    text = body.decode("utf-8", "replace")
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            break
+        message, position = decoder.raw_decode(text, position)
+        messages.append(message)
+    return messages
+
+
 def splice(first: socket.socket, second: socket.socket, *, name: str, first_data: bytes = b"") -> threading.Thread:
     """Copy bytes both ways between two connected sockets until both sides close.
 
