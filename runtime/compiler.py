@@ -36,6 +36,7 @@ from archon.runtime.plan import (
     Vertex,
 )
 from archon.runtime.resolve import CachingResolver, ImageResolver, ResolvedImage, unresolved_image
+from archon.runtime.validate import holds_incomplete
 from archon.runtime.values import fingerprint, is_component
 
 # Ops that deliver an output and so must end their component.
@@ -68,6 +69,7 @@ class Compiler:
 
         self._memo: dict[str, CompiledComponent] = {}
         self._fingerprints: dict[int, str] = {}
+        self._incomplete: dict[int, bool] = {}
         self._in_progress: list[str] = []
         self._components_by_fingerprint: dict[str, ComponentInfo] = {}
         for info in configuration.components.values():
@@ -81,8 +83,6 @@ class Compiler:
         components: dict[str, CompiledComponent] = {}
         for path in sorted(self.configuration.components):
             info = self.configuration.components[path]
-            if path in self.configuration.inputs and not self._is_concrete_component(info.value):
-                continue
             compiled = self.compile_value(info.value, info.span)
             if compiled is not None:
                 components[path] = compiled
@@ -99,18 +99,19 @@ class Compiler:
 
         return self._plan(definition, components, exports, directories, images)
 
-    def _is_concrete_component(self, value: Any) -> bool:
-        from archon.runtime.config import _first_incomplete
-
-        return is_component(value) and _first_incomplete(value) is None
-
     # One component.
 
     def compile_value(self, value: Any, span: Span | None) -> CompiledComponent | None:
-        """Compile a component value, once per content."""
+        """Compile a component value, once per content.
+
+        A value holding an incomplete part (an unset input, in validate
+        mode) is left out silently: the loader already reported it.
+        """
         key = self._fingerprint(value)
         if key in self._memo:
             return self._memo[key]
+        if holds_incomplete(value, self._incomplete):
+            return None
 
         info = self._components_by_fingerprint.get(key)
         path = info.path if info else None
@@ -231,7 +232,6 @@ class Compiler:
         if source.path and compiled.path and source.path != compiled.path:
             compiled.dependencies.add(source.path)
             self.edges.setdefault((compiled.path, source.path), Edge(compiled.path, source.path, span))
-        compiled.dependencies.update(source.dependencies)
         return source
 
     def _copy(self, compiled: CompiledComponent, op: dict, meta: llb.OpMeta, span: Span | None) -> llb.State | None:

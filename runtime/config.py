@@ -379,6 +379,9 @@ def _check_components(configuration: Configuration) -> None:
 
 def _report_pending(configuration, component, index, op, item, span, unset_inputs, input_names) -> None:
     names = [name for name in item.value.references if name in input_names]
+    if not names and item.value.text == "an incomplete component" and _refers_to_component(configuration, component.path, index, item.field):
+        # The component referred to reports its own incomplete values.
+        return
     if not names:
         names = sorted(_source_references(configuration, component.path, index, item.field) & set(input_names))
     if not names and isinstance(op, dict):
@@ -407,6 +410,11 @@ def _source_references(configuration: Configuration, component: str, index: int,
         return set()
     written = src.op_field(up, index, field_path) if field_path else None
     return src.identifiers(written.value) if written is not None else set()
+
+
+def _refers_to_component(configuration: Configuration, component: str, index: int, field_path: str | None) -> bool:
+    names = _source_references(configuration, component, index, field_path)
+    return any(name in configuration.components for name in names)
 
 
 def set_input_hint(decl: InputDecl | None) -> str:

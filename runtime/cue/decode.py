@@ -205,6 +205,9 @@ class _Decoder:
                 i = self._after_value(container, is_struct, closer, key, constraint, value, i, value_index)
                 continue
 
+            if kind == KIND_EOF:
+                raise _Fallback  # a struct or list left open
+
             constraint = None
             if is_struct:
                 following = tokens[i + 1][0]

@@ -150,7 +150,9 @@ class Parser:
         if kind == KIND_EOF:
             return "end of file"
         if kind == "," and text == "\n":
-            return "newline"
+            return "end of line"
+        if kind in (KIND_INTERP_MID, KIND_INTERP_END):
+            return "')'"
         if kind == KIND_IDENT:
             return f"identifier {text}"
         if kind in (KIND_STRING, KIND_INTERP_START):
