@@ -379,11 +379,11 @@ def _check_components(configuration: Configuration) -> None:
 
 def _report_pending(configuration, component, index, op, item, span, unset_inputs, input_names) -> None:
     names = [name for name in item.value.references if name in input_names]
+    if not names:
+        names = sorted(_source_references(configuration, component.path, index, item.field) & set(input_names))
     if not names and item.value.text == "an incomplete component" and _refers_to_component(configuration, component.path, index, item.field):
         # The component referred to reports its own incomplete values.
         return
-    if not names:
-        names = sorted(_source_references(configuration, component.path, index, item.field) & set(input_names))
     if not names and isinstance(op, dict):
         names = _inputs_matching(op, unset_inputs)
     where = _op_field_span(configuration, component.path, index, item.field) or span

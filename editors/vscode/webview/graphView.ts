@@ -281,8 +281,13 @@ export class GraphView {
         const legend = this.elements.legend;
         const entries: HTMLElement[] = [];
 
+        // Kinds that share a color share one entry, as "merge / diff".
+        const kindsByColor = new Map<string, string[]>();
         for (const [kind, color] of Object.entries(this.palette.kinds)) {
-            entries.push(this.legendEntry(kind, (swatch) => {
+            kindsByColor.set(color, [...(kindsByColor.get(color) ?? []), kind]);
+        }
+        for (const [color, kinds] of kindsByColor) {
+            entries.push(this.legendEntry(kinds.join(' / '), (swatch) => {
                 swatch.style.backgroundColor = color;
             }));
         }
