@@ -4,8 +4,8 @@ A directory output is received into a staging folder next to its
 destination (same file system, so a rename can move it) and replaces the
 destination only after the whole run succeeded. On Linux the swap is one
 `renameat2(RENAME_EXCHANGE)`, so readers see either the old or the new
-tree; where the file system does not support it, two renames leave a
-window of a few microseconds in which the destination is missing.
+tree. Where the file system does not support it, two renames leave a short
+window in which the destination is missing.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def replace_directory(staging: str, destination: str) -> None:
         return
 
     if _exchange(staging, destination):
-        # `staging` now holds the previous contents.
+        # `staging` now contains the previous contents.
         discard(staging)
         return
 

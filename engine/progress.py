@@ -45,7 +45,7 @@ class SecretMasker:
     """Replaces every secret value in a text with `****`.
 
     A multi-line value is masked line by line, because a log shows it one
-    line at a time; each line is also masked without its surrounding
+    line at a time. Each line is also masked without its surrounding
     whitespace. Longer pieces are replaced first, so a value that contains
     another is masked whole.
     """
@@ -103,7 +103,7 @@ class ProgressEvent:
 
 @dataclass
 class VertexState:
-    """What the tracker knows about one vertex; times are Unix seconds."""
+    """The tracker's state of one vertex. Times are Unix seconds."""
 
     digest: str
     name: str
@@ -298,7 +298,7 @@ class Renderer:
         pass
 
     def message(self, text: str) -> None:
-        """Show a line that is not about one vertex, such as the daemon that answered."""
+        """Show a line that is not about one vertex, such as the daemon in use."""
 
     def close(self) -> None:
         pass
@@ -391,7 +391,7 @@ class RichRenderer(Renderer):
         from rich.live import Live
 
         self.started = time.time()
-        # Live redraws on its own thread and asks for the running state each time.
+        # Live redraws on its own thread and calls `_render_running` for each frame.
         self.live = Live(get_renderable=self._render_running, console=self.console, refresh_per_second=8, transient=True)
         self.live.start()
 

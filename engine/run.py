@@ -7,9 +7,9 @@ The steps:
 1. connect to the daemon (or use the given `Connection`) and start a
    session serving the plan's local directories, the secrets, and a
    FileSend target;
-2. solve `plan.definition` with the `local` exporter; the daemon sends the
-   output bundle back, `/dirs/<name>` into a staging folder next to each
-   destination and `/exports/<name>` into a private temporary folder;
+2. solve `plan.definition` with the `local` exporter. The daemon sends the
+   output bundle back: `/dirs/<name>` lands in a staging folder next to
+   each destination, `/exports/<name>` in a private temporary folder;
 3. solve each image output's definition with the `moby` exporter (Docker)
    or the `image` exporter with push=true (buildkitd, or a push output);
    these are cache hits of step 2;
@@ -98,7 +98,7 @@ class OutputRecord:
 
 @dataclass(frozen=True)
 class RunFailure:
-    """Why a run failed, with the source position of the failing op when known."""
+    """The reason a run failed, with the source position of the failing op when known."""
 
     message: str
     digest: str | None = None
@@ -226,7 +226,7 @@ def run(
 
 
 class _Runner:
-    """The steps of one run; holds the staging folders until `cleanup`."""
+    """The steps of one run. Keeps the staging folders until `cleanup`."""
 
     def __init__(self, plan, secrets, masker, renderer: Renderer, listeners, cancel_event, credentials):
         self.plan: Plan = plan
@@ -437,7 +437,7 @@ class _Runner:
         )
 
     def _failed_vertex(self, message: str) -> VertexState | None:
-        """The vertex that caused the failure: the errored vertex named in the message, else the first not cancelled."""
+        """Find the vertex that caused the failure: the errored vertex named in the message, else the first not cancelled."""
         if self.tracker is None:
             return None
         with self.tracker.lock:

@@ -10,7 +10,7 @@ Addresses:
                                 when a `TLSConfig` is given
 
 The address comes from a command-line flag, else the ARCHON_BUILDKIT_ADDR
-environment variable, else the settings; without any of them `connect_any`
+environment variable, else the settings. Without any of them, `connect_any`
 tries the default Docker socket and the usual buildkitd sockets in turn.
 """
 
@@ -53,14 +53,14 @@ class AddressError(ValueError):
 
 
 class DaemonUnavailableError(ConnectionError):
-    """No BuildKit daemon answered at any of the addresses tried.
+    """No BuildKit daemon responded at any of the addresses tried.
 
     `attempts` pairs each address with the reason it failed.
     """
 
     def __init__(self, attempts: Sequence[tuple[str, str]]):
         self.attempts = list(attempts)
-        lines = ["no BuildKit daemon answered:"]
+        lines = ["no BuildKit daemon responded:"]
         lines.extend(f"  {address}: {reason}" for address, reason in self.attempts)
         lines.append(f"hint: {START_HINT}")
         super().__init__("\n".join(lines))
@@ -155,7 +155,7 @@ def candidate_addresses(
 
 @dataclass
 class DaemonInfo:
-    """What answered at an address: the backend, versions and the default worker."""
+    """The daemon found at an address: the backend, versions and the default worker."""
 
     backend: str
     engine_version: str | None = None
@@ -210,7 +210,7 @@ class Connection:
 
 
 def open_channel(address: Address, tls: TLSConfig | None = None) -> tuple[grpc.Channel, transport.UpgradeProxy | None]:
-    """Open a gRPC channel to `address` without checking that anything answers."""
+    """Open a gRPC channel to `address` without checking that a daemon responds."""
     if address.scheme == "docker":
         proxy = transport.UpgradeProxy(address.path, "/grpc")
         return grpc.insecure_channel(f"unix:{proxy.path}", options=CHANNEL_OPTIONS), proxy
@@ -233,21 +233,21 @@ def open_channel(address: Address, tls: TLSConfig | None = None) -> tuple[grpc.C
     return grpc.secure_channel(target, credentials, options=options), None
 
 
-def _read_pem(path: str | None, what: str) -> bytes | None:
+def _read_pem(path: str | None, description: str) -> bytes | None:
     if not path:
         return None
     try:
         with open(path, "rb") as file:
             return file.read()
     except OSError as error:
-        raise AddressError(f"cannot read the TLS {what} {path}: {error.strerror}") from None
+        raise AddressError(f"cannot read the TLS {description} {path}: {error.strerror}") from None
 
 
 def connect(address: str | Address, *, tls: TLSConfig | None = None, timeout: float = 5.0) -> Connection:
-    """Connect to one address and check that a BuildKit daemon answers.
+    """Connect to one address and check that a BuildKit daemon responds.
 
     Raises `DaemonUnavailableError` (with this one address) when nothing
-    answers within `timeout` seconds, and `AddressError` for a malformed
+    responds within `timeout` seconds, and `AddressError` for a malformed
     address.
     """
     parsed = parse_address(address) if isinstance(address, str) else address
@@ -278,7 +278,7 @@ def connect_any(
     timeout: float = 5.0,
     environ: Mapping[str, str] | None = None,
 ) -> Connection:
-    """Connect to the first address of `candidate_addresses` that answers.
+    """Connect to the first address of `candidate_addresses` where a daemon responds.
 
     Raises `DaemonUnavailableError` naming every address tried and why it
     failed.
@@ -303,7 +303,7 @@ def _rpc_reason(error: grpc.RpcError) -> str:
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else str(error)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return "no answer before the timeout"
+        return "no response before the timeout"
     name = code.name if code is not None else "error"
     return f"{name}: {details}"
 

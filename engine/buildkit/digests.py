@@ -2,11 +2,11 @@
 
 A definition names each op by the SHA-256 of its serialized bytes. Newer
 BuildKit releases (v0.26 checked) parse every op and serialize it again
-with Go's protobuf code before hashing, and that code writes a oneof field
-(the `exec`, `source`, `file`... body of an `Op`) after all regular fields,
-so an op with a `platform` gets another digest than Python's field-number
-order gives; the digests of ops that use it as an input change with it.
-BuildKit v0.8 (Docker 20.10) hashes the bytes as sent.
+with Go's protobuf code before hashing. That code writes a oneof field (the
+`exec`, `source`, `file`... body of an `Op`) after all regular fields, so an
+op with a `platform` gets another digest than Python's field-number order
+gives. The digests of ops that use it as an input change with it. BuildKit
+v0.8 (Docker 20.10) hashes the bytes as sent.
 
 `daemon_digests` computes both forms for every op, so the progress of a
 solve can be matched to the plan's vertices on either kind of daemon.

@@ -7,9 +7,9 @@ sorted bytewise, a directory before its contents. The daemon checks that
 order and rejects a stream that breaks it.
 
 Include and exclude patterns follow Docker's `.dockerignore` syntax as
-BuildKit's patternmatcher implements it: `*` and `?` stay inside one path
+BuildKit's patternmatcher implements it. `*` and `?` stay inside one path
 component, `**` spans any number of components, `[...]` is a character
-class, `\\` escapes, and an exclude pattern starting with `!` re-includes
+class and `\\` escapes. An exclude pattern starting with `!` re-includes
 what earlier patterns excluded. A pattern that matches a directory matches
 everything below it.
 """
@@ -296,8 +296,8 @@ def walk(
                     yield Entry(path, absolute, _stat(path, absolute, info, hard_links, reset_owner))
                 continue
 
-            # A directory is entered when it is included, or when a pattern
-            # could still match inside it; it is sent only with content
+            # A directory is entered when it is included or when a pattern
+            # could still match inside it. It is sent only with content,
             # unless it is itself included and not excluded.
             may_include_below = included or include_matcher.may_match_below(path)
             may_survive_exclude = not excluded or exclude_matcher.has_negations

@@ -1,9 +1,9 @@
 """The session Archon serves to the daemon during a solve.
 
 A BuildKit session is a gRPC server that runs on the client and that the
-daemon calls into: to read local directories (FileSync), write exported
-files (FileSend), read secrets (Secrets), ask for registry credentials
-(Auth) and check that the client is alive (Health).
+daemon calls. The daemon reads local directories (FileSync), writes
+exported files (FileSend), reads secrets (Secrets), requests registry
+credentials (Auth) and checks that the client is alive (Health).
 
 Archon runs that server with grpcio on a unix socket in a private temporary
 folder, then attaches it to the daemon over one connection on which the
@@ -50,7 +50,7 @@ SERVER_THREADS = 32
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
-    # Never answer the daemon's keepalive pings with GOAWAY.
+    # Never respond to the daemon's keepalive pings with GOAWAY.
     ("grpc.http2.max_ping_strikes", 0),
     ("grpc.keepalive_permit_without_calls", 1),
 ]

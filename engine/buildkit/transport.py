@@ -1,8 +1,8 @@
 """Byte-level plumbing for talking to BuildKit: HTTP upgrades and socket pipes.
 
-Docker exposes BuildKit through HTTP/1.1 upgrades on its API socket:
+Docker exposes BuildKit through HTTP/1.1 upgrades on its API socket.
 `POST /grpc` turns the connection into an HTTP/2 (h2c) connection to
-BuildKit's Control service, and `POST /session` hands the connection to
+BuildKit's Control service. `POST /session` hands the connection to
 BuildKit's session manager, which then acts as the HTTP/2 client of the
 session that Archon serves. grpcio cannot dial through such an upgrade, so
 `UpgradeProxy` listens on a private unix socket and upgrades one Docker
@@ -46,7 +46,7 @@ def upgrade(
     Also returns the bytes that arrived after the `101 Switching Protocols`
     head, because the daemon may start speaking HTTP/2 right away and those
     bytes belong to the upgraded stream. Raises `UpgradeError` on any other
-    answer and `OSError` when the socket cannot be reached.
+    response and `OSError` when the socket cannot be reached.
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -68,7 +68,7 @@ def upgrade(
         if len(parts) < 2 or parts[1] != "101":
             body = rest[:300].decode("utf-8", "replace").strip()
             raise UpgradeError(
-                f"Docker answered {status_line!r} to POST {endpoint} on {socket_path}"
+                f"Docker returned {status_line!r} for POST {endpoint} on {socket_path}"
                 + (f": {body}" if body else "")
                 + "; the daemon needs API version 1.39 or newer (Docker 18.09+) with BuildKit enabled"
             )
@@ -113,7 +113,7 @@ def docker_get_json(socket_path: str, endpoint: str, *, timeout: float = 5.0) ->
         body = response.read()
         if response.status != 200:
             raise ConnectionError(
-                f"Docker answered {response.status} {response.reason} to GET {endpoint} on {socket_path}"
+                f"Docker returned {response.status} {response.reason} for GET {endpoint} on {socket_path}"
             )
         return json.loads(body)
     finally:
@@ -132,7 +132,7 @@ def docker_post_stream(
         if response.status != 200:
             detail = body.decode("utf-8", "replace").strip()
             raise ConnectionError(
-                f"Docker answered {response.status} {response.reason} to POST {endpoint} on {socket_path}: {detail}"
+                f"Docker returned {response.status} {response.reason} for POST {endpoint} on {socket_path}: {detail}"
             )
     finally:
         connection.close()
@@ -171,7 +171,7 @@ def splice(first: socket.socket, second: socket.socket, *, name: str, first_data
         except OSError as error:
             log.debug("%s: copy stopped: %s", name, error)
         finally:
-            # Pass the end of stream on, so the peer sees EOF and not a reset.
+            # Pass the end of stream on, so the peer reads EOF and not a reset.
             try:
                 target.shutdown(socket.SHUT_WR)
             except OSError:
@@ -225,8 +225,8 @@ class UpgradeProxy:
         try:
             upstream, early = upgrade(self.docker_socket, self.endpoint)
         except (OSError, UpgradeError) as error:
-            # grpcio sees the closed connection as UNAVAILABLE; the log line
-            # keeps the reason.
+            # grpcio reports the closed connection as UNAVAILABLE, so the log
+            # line keeps the reason.
             log.warning("upgrade of %s on %s failed: %s", self.endpoint, self.docker_socket, error)
             client.close()
             return

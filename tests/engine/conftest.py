@@ -87,7 +87,7 @@ def connection(address) -> Connection:
 
 @pytest.fixture
 def nonce() -> str:
-    """A value that makes an op's digest new, so the daemon cannot answer from its cache."""
+    """A value that makes an op's digest new, so the daemon cannot reuse a cached result."""
     return uuid.uuid4().hex
 
 

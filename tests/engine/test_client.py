@@ -97,9 +97,10 @@ def test_disk_usage_lists_records(connection, rootfs, nonce):
 
 def test_prune_removes_matching_record(connection, rootfs, nonce, tmp_path):
     # A local source leaves a cache record described as "local source for
-    # <name>"; a prune filtered on its id removes only it and leaves the
-    # rest of a shared daemon's cache alone. (BuildKit v0.8 ignores
-    # regular-expression filters on the description, so the id is used.)
+    # <name>". A prune filtered on its id removes only that record and
+    # leaves the rest of a shared daemon's cache alone. The id is used
+    # because BuildKit v0.8 ignores regular-expression filters on the
+    # description.
     (tmp_path / "file").write_text(nonce)
     name = f"prune{nonce[:12]}"
     graph = Graph()

@@ -1,8 +1,8 @@
 """Auth: registry credentials for image pulls and pushes.
 
-The daemon asks for credentials per registry host. Hosts without an entry
+The daemon requests credentials per registry host. Hosts without an entry
 get empty credentials, which means anonymous access; that is what local
-test registries on 127.0.0.1 need. Archon holds no token-signing key, so
+test registries on 127.0.0.1 need. Archon has no token-signing key, so
 GetTokenAuthority returns an empty key and the daemon fetches registry
 tokens itself with the credentials.
 """

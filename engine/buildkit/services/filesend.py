@@ -5,8 +5,8 @@ with fsutil's protocol, with Archon as the receiving side:
 
 1. the daemon sends one STAT packet per entry in walk order, then an empty STAT;
 2. Archon sends a REQ packet with the index of each regular file's STAT,
-   and the daemon answers with DATA packets and an empty DATA at the end;
-3. once every file is written, Archon sends FIN and the daemon answers FIN.
+   and the daemon responds with DATA packets and an empty DATA at the end;
+3. once every file is written, Archon sends FIN and the daemon sends FIN back.
 
 The method is declared with BytesMessage, but the local exporter sends fsutil
 Packets on it, so the handler decodes the raw bytes itself.
@@ -48,10 +48,10 @@ class ReceiveError(Exception):
 
 
 class FileSendService:
-    """Receives exported trees and writes them where `router` says.
+    """Receives exported trees and writes them to the paths `router` returns.
 
-    `received` counts the files written by all calls; `errors` collects
-    the failures, which the daemon also sees as a failed export.
+    `received` counts the files written by all calls. `errors` collects
+    the failures, which the daemon also reports as a failed export.
     """
 
     def __init__(self, router: Router):

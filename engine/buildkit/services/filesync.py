@@ -99,7 +99,7 @@ class _Sender:
 
     A reader thread takes the daemon's packets as they come and never
     blocks, because the daemon may request files while STATs are still
-    being sent; a second thread reads the requested files in order.
+    being sent. A second thread reads the requested files in order.
     """
 
     def __init__(self, entries: list[fsutil.Entry], requests: Iterator[Packet], context: grpc.ServicerContext):

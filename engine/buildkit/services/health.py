@@ -1,4 +1,4 @@
-"""Health: answers the daemon's periodic health checks of the session."""
+"""Health: responds to the daemon's periodic health checks of the session."""
 
 from __future__ import annotations
 
