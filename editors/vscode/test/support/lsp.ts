@@ -1,0 +1,169 @@
+// Starts the real dagger-lsp over stdio and talks to it with the same
+// protocol library that vscode-languageclient is built on. The protocol
+// test and the browser test use it; both skip, printing the reason, when no
+// server can be started.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fileURLToPath, pathToFileURL } from 'url';
+import {
+    createProtocolConnection,
+    ExitNotification,
+    InitializedNotification,
+    InitializeRequest,
+    ShutdownRequest,
+    StreamMessageReader,
+    StreamMessageWriter,
+    type InitializeResult,
+    type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import { findServer } from '../../src/serverDiscovery';
+
+/** Root of the Archon repository, two levels above editors/vscode. */
+export const REPOSITORY_ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..');
+
+export const INITIALIZE_TIMEOUT_MS = 30_000;
+
+export interface RunningServer {
+    command: string;
+    connection: ProtocolConnection;
+    initializeResult: InitializeResult;
+    /** Everything the server wrote to stderr so far. */
+    stderr(): string;
+    stop(): Promise<void>;
+}
+
+export type ServerStart = { ok: true; server: RunningServer } | { ok: false; reason: string };
+
+/**
+ * Finds dagger-lsp the way the extension does, with the repository as the
+ * workspace folder; DAGGER_LSP overrides the search.
+ */
+export function locateServer(): { command: string | undefined; searched: string[] } {
+    const configured = process.env.DAGGER_LSP;
+    const result = findServer({
+        configuredPath: configured && configured !== '' ? configured : undefined,
+        workspaceFolders: [REPOSITORY_ROOT],
+        homeDir: os.homedir(),
+        pathEnv: process.env.PATH,
+        platform: process.platform,
+    });
+    return { command: result.command, searched: result.searched };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+        promise.then(
+            (value) => {
+                clearTimeout(timer);
+                resolve(value);
+            },
+            (error) => {
+                clearTimeout(timer);
+                reject(error);
+            },
+        );
+    });
+}
+
+/** Copies a folder of the repository (such as examples/hello) to a fresh temporary workspace. */
+export function copyToTemporaryWorkspace(relativeFolder: string): string {
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), 'archon-vscode-'));
+    fs.cpSync(path.join(REPOSITORY_ROOT, relativeFolder), target, { recursive: true });
+    return target;
+}
+
+/**
+ * Starts dagger-lsp and completes the initialize handshake for the given
+ * workspace folder. Returns the reason instead when the server is missing
+ * or its Python package is not installed yet; any other failure throws,
+ * because then the server is broken rather than absent.
+ */
+export async function startServer(workspaceFolder: string): Promise<ServerStart> {
+    const { command, searched } = locateServer();
+    if (command === undefined) {
+        return { ok: false, reason: `dagger-lsp not found (searched ${searched.join(', ')}); set DAGGER_LSP to its path` };
+    }
+
+    const child: ChildProcessWithoutNullStreams = spawn(command, [], {
+        cwd: workspaceFolder,
+        env: process.env,
+        stdio: 'pipe',
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+        stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    connection.listen();
+
+    const folderUri = pathToFileURL(workspaceFolder).href;
+    const initialize = connection.sendRequest(InitializeRequest.type, {
+        processId: process.pid,
+        clientInfo: { name: 'archon-vscode protocol test' },
+        rootUri: folderUri,
+        workspaceFolders: [{ uri: folderUri, name: path.basename(workspaceFolder) }],
+        capabilities: {
+            window: { workDoneProgress: true },
+            workspace: { workspaceFolders: true, configuration: true },
+            textDocument: {
+                synchronization: { didSave: true },
+                publishDiagnostics: { relatedInformation: true },
+                codeLens: {},
+                hover: { contentFormat: ['markdown', 'plaintext'] },
+            },
+        },
+    });
+
+    const outcome = await withTimeout(
+        Promise.race([
+            initialize.then((result) => ({ result })),
+            exited.then((code) => ({ exitCode: code })),
+        ]),
+        INITIALIZE_TIMEOUT_MS,
+        `initialize of ${command}`,
+    );
+
+    if ('exitCode' in outcome) {
+        connection.dispose();
+        if (/No module named '?archon\.lsp/.test(stderr) || /cannot import name .* from 'archon\.lsp/.test(stderr)) {
+            return { ok: false, reason: `${command} is installed but the archon.lsp package is not complete yet: ${lastLine(stderr)}` };
+        }
+        throw new Error(`${command} exited with code ${outcome.exitCode} before answering initialize:\n${stderr}`);
+    }
+
+    await connection.sendNotification(InitializedNotification.type, {});
+
+    const stop = async (): Promise<void> => {
+        try {
+            await withTimeout(connection.sendRequest(ShutdownRequest.type), 5_000, 'shutdown');
+            await connection.sendNotification(ExitNotification.type);
+            await withTimeout(exited, 5_000, 'exit after shutdown');
+        } catch {
+            child.kill('SIGKILL');
+        } finally {
+            connection.dispose();
+        }
+    };
+
+    return {
+        ok: true,
+        server: { command, connection, initializeResult: outcome.result, stderr: () => stderr, stop },
+    };
+}
+
+function lastLine(text: string): string {
+    const lines = text.trim().split('\n');
+    return lines[lines.length - 1] ?? '';
+}
+
+/** Tells whether the server lists a command in its executeCommandProvider. */
+export function serverHasCommand(server: RunningServer, command: string): boolean {
+    return server.initializeResult.capabilities.executeCommandProvider?.commands.includes(command) ?? false;
+}
