@@ -19,7 +19,7 @@ A failed or cancelled run discards the staging folders, so destinations
 keep their previous contents.
 
 `start_run` runs the same in a thread and returns a `RunHandle` whose
-`future` is a `concurrent.futures.Future`; an asyncio caller such as the
+`future` is a `concurrent.futures.Future`. An asyncio caller such as the
 language server awaits `asyncio.wrap_future(handle.future)`.
 """
 
@@ -202,9 +202,12 @@ def run(
     except (DaemonUnavailableError, AddressError, outputs.OutputError) as error:
         result.status = FAILED
         result.failure = RunFailure(masker.mask(str(error)))
+    except transport.UpgradeError as error:
+        result.status = FAILED
+        result.failure = RunFailure(masker.mask(f"cannot attach the session to the daemon: {error}"))
     except OSError as error:
         result.status = FAILED
-        result.failure = RunFailure(masker.mask(f"cannot deliver the outputs: {error}"))
+        result.failure = RunFailure(masker.mask(f"run failed: {error}"))
     finally:
         runner.cleanup()
         renderer.close()
@@ -313,9 +316,9 @@ class _Runner:
 
     def _image_exporter(self, connection: Connection, image: ImageOutput) -> Exporter:
         if connection.backend == "docker":
-            # Docker's embedded BuildKit stores into Docker's image store;
-            # it has no registry push, so a push output is pushed afterwards
-            # through Docker's API.
+            # The moby exporter stores into Docker's image store. A push
+            # output is then pushed through Docker's API, which every Docker
+            # version with BuildKit offers.
             return Exporter("moby", {"name": image.ref})
         attrs = {"name": image.ref, "push": "true"}
         if _registry_host(image.ref).split(":")[0] in ("127.0.0.1", "localhost", "[::1]"):

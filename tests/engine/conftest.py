@@ -64,7 +64,7 @@ def backend_address(backend: str) -> str | None:
     return setting(ENV_NAMES[backend])
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in BACKENDS])
 def backend(request) -> str:
     return request.param
 

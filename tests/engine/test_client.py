@@ -17,6 +17,8 @@ from archon.engine.buildkit.session import Session
 from .conftest import ROOTFS
 from .llb_graph import Graph, Mount
 
+pytestmark = pytest.mark.daemon
+
 
 def test_connect_describes_daemon(connection, backend):
     description = connection.describe()

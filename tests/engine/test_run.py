@@ -8,6 +8,8 @@ import json
 import os
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -18,6 +20,8 @@ from archon.runtime.plan import DirectoryOutput, ExportOutput, ImageOutput, Loca
 
 from .conftest import ROOTFS, setting
 from .llb_graph import Graph, Mount
+
+pytestmark = pytest.mark.daemon
 
 
 def _sources(rootfs, **extra) -> dict[str, LocalSource]:
@@ -233,20 +237,38 @@ def test_cancel_stops_run_and_keeps_destination(address, rootfs, nonce, tmp_path
     assert "cancelled" in stream.getvalue()
 
 
-def test_image_output_is_cache_hit(address, backend, rootfs, nonce):
+def _registry_has(registry: str, repository: str, tag: str) -> bool:
+    request = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+                           "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("push", [False, True], ids=["store", "push"])
+def test_image_output_is_cache_hit(address, backend, rootfs, nonce, push):
     registry = setting("ARCHON_REGISTRY")
-    if backend == "buildkitd" and not registry:
+    if (push or backend == "buildkitd") and not registry:
         pytest.skip("no registry to push to: set ARCHON_REGISTRY or start the daemons with `scripts/daemons start`")
+    if backend == "buildkitd" and not push:
+        pytest.skip("buildkitd has no image store of its own: image outputs are always pushed there")
     graph = Graph()
     image_root = graph.exec(graph.rootfs(), f"echo {nonce} > /version")[0]
     image_definition = graph.definition(image_root)
     root = graph.bundle(exports={"version": (image_root, "/version")})
-    ref = f"{registry}/archon-test/image:{nonce[:12]}" if backend == "buildkitd" else f"archon-test/image:{nonce[:12]}"
+    repository, tag = "archon-test/image", nonce[:12]
+    ref = f"{registry}/{repository}:{tag}" if push else f"{repository}:{tag}"
     plan = graph.plan(
         root,
         local_sources=_sources(rootfs),
         exports=(ExportOutput("version", "/exports/version", "string"),),
-        images=(ImageOutput("app", ref, backend == "buildkitd", image_definition),),
+        images=(ImageOutput("app", ref, push, image_definition),),
     )
 
     result = run(plan, address, secrets={}, progress_mode="quiet")
@@ -259,3 +281,5 @@ def test_image_output_is_cache_hit(address, backend, rootfs, nonce):
     if backend == "docker":
         docker_socket = address.removeprefix("docker://")
         assert docker_get_json(docker_socket, f"/images/{ref}/json")["Id"]
+    if push:
+        assert _registry_has(registry, repository, tag)
