@@ -78,11 +78,11 @@ export interface GraphVertex {
     inputs: string[];
 }
 
-/** A reference from one component to another, such as `from: base` inside `app`. */
+/** One input reference, the same as an entry of `GraphVertex.inputs`. */
 export interface GraphEdge {
-    /** Path of the component that holds the reference (`app`). */
+    /** Digest of the vertex whose result is consumed. */
     from: string;
-    /** Path of the referenced component (`base`). */
+    /** Digest of the vertex that consumes it. */
     to: string;
 }
 

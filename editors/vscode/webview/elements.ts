@@ -1,9 +1,7 @@
 // Turns the graph that archon.previewLLB returns into Cytoscape elements:
 // one node per vertex, one parent node per component that groups the
 // vertices it produced, and one edge from each input vertex to the vertex
-// that consumes it. The graph's `edges` are references between components;
-// they are listed in each component's details instead of drawn, because the
-// vertex edges already show the same flow.
+// that consumes it.
 
 import type { ElementDefinition } from 'cytoscape';
 import type { GraphVertex, LLBGraph, LspRange, VertexStatus } from '../src/protocol';
@@ -32,10 +30,12 @@ export interface ComponentData {
     id: string;
     label: string;
     isComponent: true;
-    /** Paths of the components this one refers to, as in `from: base`. */
+    /** Paths of the other components whose vertices feed this one's. */
     dependencies: string[];
     uri: string | undefined;
     range: LspRange | undefined;
+    /** Node width in CSS pixels; only alias nodes, drawn outside a box, have one. */
+    width?: number;
 }
 
 export function shortDigest(digest: string): string {
@@ -66,24 +66,49 @@ export function toElements(graph: LLBGraph): ElementDefinition[] {
     const componentPaths = new Set<string>();
     const elements: ElementDefinition[] = [];
 
-    const dependencies = new Map<string, string[]>();
-    for (const edge of graph.edges) {
-        const list = dependencies.get(edge.from) ?? [];
-        list.push(edge.to);
-        dependencies.set(edge.from, list);
+    // A component depends on another when one of its vertices consumes a
+    // vertex of the other.
+    const componentOf = new Map(graph.vertices.map((vertex) => [vertex.digest, vertex.component ?? undefined]));
+    const dependencies = new Map<string, Set<string>>();
+    for (const vertex of graph.vertices) {
+        const consumer = vertex.component ?? undefined;
+        for (const input of vertex.inputs) {
+            const producer = componentOf.get(input);
+            if (consumer !== undefined && producer !== undefined && producer !== consumer) {
+                dependencies.set(consumer, (dependencies.get(consumer) ?? new Set()).add(producer));
+            }
+        }
     }
 
+    // A component whose ops all compiled to vertices of other components
+    // (an `export`, or ops identical to another component's) owns no
+    // vertex. It is drawn as a small node with a dashed edge to the vertex
+    // it ends on, instead of as an empty box.
+    const owners = new Set(graph.vertices.map((vertex) => vertex.component ?? undefined));
     for (const component of graph.components) {
-        componentPaths.add(component.path);
+        const owned = owners.has(component.path);
         const data: ComponentData = {
             id: COMPONENT_ID_PREFIX + component.path,
             label: component.path,
             isComponent: true,
-            dependencies: dependencies.get(component.path) ?? [],
+            dependencies: [...(dependencies.get(component.path) ?? [])],
             uri: component.uri ?? undefined,
             range: component.range ?? undefined,
         };
-        elements.push({ group: 'nodes', data, classes: 'component' });
+        if (owned) {
+            componentPaths.add(component.path);
+            elements.push({ group: 'nodes', data, classes: 'component' });
+            continue;
+        }
+        data.width = labelWidth(component.path);
+        elements.push({ group: 'nodes', data, classes: 'component alias' });
+        if (digests.has(component.digest)) {
+            elements.push({
+                group: 'edges',
+                data: { id: `${data.id}->${component.digest}`, source: data.id, target: component.digest },
+                classes: 'alias',
+            });
+        }
     }
 
     for (const vertex of graph.vertices) {
@@ -107,14 +132,24 @@ export function toElements(graph: LLBGraph): ElementDefinition[] {
         elements.push({ group: 'nodes', data, classes: 'vertex' });
     }
 
-    // Inputs that name no vertex of the graph are dropped: an edge needs
-    // both ends, and the server lists every vertex it compiled.
+    // `edges` and the vertices' `inputs` carry the same references; taking
+    // both keeps the drawing whole if a server fills only one. An edge to a
+    // digest that is not a vertex of the graph is dropped.
+    const edgeIds = new Set<string>();
+    const addEdge = (from: string, to: string): void => {
+        const id = `${from}->${to}`;
+        if (edgeIds.has(id) || !digests.has(from) || !digests.has(to)) {
+            return;
+        }
+        edgeIds.add(id);
+        elements.push({ group: 'edges', data: { id, source: from, target: to } });
+    };
+    for (const edge of graph.edges) {
+        addEdge(edge.from, edge.to);
+    }
     for (const vertex of graph.vertices) {
-        for (const input of new Set(vertex.inputs)) {
-            if (digests.has(input)) {
-                const id = `${input}->${vertex.digest}`;
-                elements.push({ group: 'edges', data: { id, source: input, target: vertex.digest } });
-            }
+        for (const input of vertex.inputs) {
+            addEdge(input, vertex.digest);
         }
     }
     return elements;

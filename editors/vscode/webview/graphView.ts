@@ -66,6 +66,22 @@ function stylesheet(palette: Palette): StylesheetJson {
             },
         },
         {
+            selector: 'node.component.alias',
+            style: {
+                shape: 'tag',
+                width: 'data(width)',
+                height: 24,
+                padding: '8px',
+                'text-valign': 'center',
+                'text-margin-y': 0,
+                'border-style': 'dashed',
+            },
+        },
+        {
+            selector: 'edge.alias',
+            style: { 'line-style': 'dashed', 'target-arrow-shape': 'vee' },
+        },
+        {
             selector: 'node.vertex[?isRoot]',
             style: { shape: 'round-octagon', height: 52 },
         },

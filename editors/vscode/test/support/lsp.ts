@@ -3,13 +3,15 @@
 // test and the browser test use it; both skip, printing the reason, when no
 // server can be started.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fileURLToPath, pathToFileURL } from 'url';
 import {
     createProtocolConnection,
+    DidOpenTextDocumentNotification,
+    ExecuteCommandRequest,
     ExitNotification,
     InitializedNotification,
     InitializeRequest,
@@ -19,6 +21,7 @@ import {
     type InitializeResult,
     type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
+import type { LLBGraph } from '../../src/protocol';
 import { findServer } from '../../src/serverDiscovery';
 
 /** Root of the Archon repository, two levels above editors/vscode. */
@@ -166,4 +169,66 @@ function lastLine(text: string): string {
 /** Tells whether the server lists a command in its executeCommandProvider. */
 export function serverHasCommand(server: RunningServer, command: string): boolean {
     return server.initializeResult.capabilities.executeCommandProvider?.commands.includes(command) ?? false;
+}
+
+/** Value of the hello example's libRemote input; nothing is fetched from it by a preview. */
+export const HELLO_LIB_REMOTE = 'git://127.0.0.1:9418/greet.git';
+
+export type HelloWorkspace =
+    | { ok: true; folder: string; mainUri: string; server: RunningServer }
+    | { ok: false; reason: string };
+
+/**
+ * Sets up examples/hello as a user would before previewing it: a copy in a
+ * temporary folder, `dagger init`, an environment `dev` for the plan, and
+ * the libRemote input set through archon.setInput. The `dagger` command is
+ * the one installed next to dagger-lsp.
+ */
+export async function openHelloWorkspace(): Promise<HelloWorkspace> {
+    const { command } = locateServer();
+    if (command === undefined) {
+        return { ok: false, reason: 'dagger-lsp not found' };
+    }
+    const dagger = path.join(path.dirname(command), 'dagger');
+    if (!fs.existsSync(dagger)) {
+        return { ok: false, reason: `${dagger} not found next to dagger-lsp` };
+    }
+
+    const folder = copyToTemporaryWorkspace('examples/hello');
+    for (const args of [['init'], ['new', 'dev', '--plan', '.']]) {
+        try {
+            execFileSync(dagger, args, { cwd: folder, stdio: 'pipe', timeout: 60_000 });
+        } catch (error) {
+            const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
+            fs.rmSync(folder, { recursive: true, force: true });
+            return { ok: false, reason: `"dagger ${args.join(' ')}" failed: ${lastLine(stderr)}` };
+        }
+    }
+
+    const start = await startServer(folder);
+    if (!start.ok) {
+        fs.rmSync(folder, { recursive: true, force: true });
+        return start;
+    }
+    const mainUri = pathToFileURL(path.join(folder, 'main.cue')).href;
+    return { ok: true, folder, mainUri, server: start.server };
+}
+
+/** Sends one server command with its single argument object. */
+export function executeCommand<T>(server: RunningServer, command: string, argument: object): Promise<T> {
+    return server.connection.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }) as Promise<T>;
+}
+
+/** Opens main.cue of the hello workspace, sets its input and previews its LLB graph. */
+export async function previewHello(hello: { folder: string; mainUri: string; server: RunningServer }): Promise<LLBGraph> {
+    await hello.server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+        textDocument: {
+            uri: hello.mainUri,
+            languageId: 'cue',
+            version: 1,
+            text: fs.readFileSync(path.join(hello.folder, 'main.cue'), 'utf8'),
+        },
+    });
+    await executeCommand(hello.server, 'archon.setInput', { name: 'libRemote', kind: 'text', value: HELLO_LIB_REMOTE });
+    return executeCommand<LLBGraph>(hello.server, 'archon.previewLLB', { uri: hello.mainUri });
 }

@@ -22,6 +22,15 @@ describe('toElements', () => {
         expect(nodes(FIXTURE)).toHaveLength(FIXTURE.vertices.length + FIXTURE.components.length);
     });
 
+    it('draws an edge listed in edges only once', () => {
+        expect(FIXTURE.edges.length).toBeGreaterThan(0);
+        expect(edges(FIXTURE).map((element) => element.data.id)).toEqual([...new Set(edges(FIXTURE).map((element) => element.data.id))]);
+    });
+
+    it('draws edges from inputs when edges is empty', () => {
+        expect(edges({ ...FIXTURE, edges: [] })).toHaveLength(edges(FIXTURE).length);
+    });
+
     it('makes one edge per input', () => {
         const inputCount = FIXTURE.vertices.reduce((sum, vertex) => sum + vertex.inputs.length, 0);
 
@@ -52,6 +61,19 @@ describe('toElements', () => {
         const build = nodes(FIXTURE).find((element) => element.data.id === `${COMPONENT_ID_PREFIX}build`);
 
         expect(build?.data.dependencies).toEqual(['toolchain', 'source', 'library']);
+    });
+
+    it('draws a component without vertices as an alias of its digest', () => {
+        const exec = FIXTURE.vertices.find((vertex) => vertex.summary === 'exec make hello');
+        const graph: LLBGraph = {
+            ...FIXTURE,
+            components: [...FIXTURE.components, { path: 'version', digest: exec?.digest ?? '', uri: null, range: null }],
+        };
+
+        const alias = nodes(graph).find((element) => element.data.id === `${COMPONENT_ID_PREFIX}version`);
+        const edge = edges(graph).find((element) => element.data.source === `${COMPONENT_ID_PREFIX}version`);
+        expect(alias?.classes).toBe('component alias');
+        expect(edge?.data.target).toBe(exec?.digest);
     });
 
     it('drops inputs that name no vertex', () => {

@@ -1,14 +1,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fileURLToPath, pathToFileURL } from 'url';
+import { fileURLToPath } from 'url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DidOpenTextDocumentNotification, ExecuteCommandRequest } from 'vscode-languageserver-protocol/node';
 import type { PageToHostMessage } from '../../src/graphMessages';
 import type { GraphVertex, LLBGraph } from '../../src/protocol';
 import { graphPageHtml, makeNonce } from '../../src/webviewHtml';
-import { copyToTemporaryWorkspace, serverHasCommand, startServer } from '../support/lsp';
+import { openHelloWorkspace, previewHello } from '../support/lsp';
 
 // Renders the LLB graph page in headless Chromium, as VS Code's webview
 // would: the page's real HTML and Content-Security-Policy, the bundled
@@ -47,39 +46,19 @@ interface GraphSource {
  * in the same shape while the server cannot produce one.
  */
 async function loadGraph(): Promise<GraphSource> {
-    const fixture = (reason: string): GraphSource => {
-        console.warn(`Graph page test uses test/fixtures/hello-graph.fixture.json: ${reason}`);
+    const hello = await openHelloWorkspace();
+    if (!hello.ok) {
+        console.warn(`Graph page test uses test/fixtures/hello-graph.fixture.json: ${hello.reason}`);
         const file = path.join(EXTENSION_ROOT, 'test', 'fixtures', 'hello-graph.fixture.json');
         const graph = JSON.parse(fs.readFileSync(file, 'utf8')) as LLBGraph;
         return { graph, documentUri: graph.components[0]?.uri ?? 'file:///hello/main.cue', origin: 'fixture' };
-    };
-
-    const workspace = copyToTemporaryWorkspace('examples/hello');
+    }
     try {
-        const start = await startServer(workspace);
-        if (!start.ok) {
-            return fixture(start.reason);
-        }
-        const server = start.server;
-        try {
-            if (!serverHasCommand(server, 'archon.previewLLB')) {
-                return fixture('dagger-lsp does not list archon.previewLLB yet');
-            }
-            const mainFile = path.join(workspace, 'main.cue');
-            const documentUri = pathToFileURL(mainFile).href;
-            await server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
-                textDocument: { uri: documentUri, languageId: 'cue', version: 1, text: fs.readFileSync(mainFile, 'utf8') },
-            });
-            const graph = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
-                command: 'archon.previewLLB',
-                arguments: [{ uri: documentUri }],
-            })) as LLBGraph;
-            return { graph, documentUri, origin: `dagger-lsp (${server.command})` };
-        } finally {
-            await server.stop();
-        }
+        const graph = await previewHello(hello);
+        return { graph, documentUri: hello.mainUri, origin: `dagger-lsp (${hello.server.command})` };
     } finally {
-        fs.rmSync(workspace, { recursive: true, force: true });
+        await hello.server.stop();
+        fs.rmSync(hello.folder, { recursive: true, force: true });
     }
 }
 
@@ -101,6 +80,7 @@ describe.skipIf(chromiumMissing)('LLB graph page in Chromium', () => {
             throw new Error(`${WEBVIEW_DIR}/graph.js is missing: run "npm run build" before the tests`);
         }
         source = await loadGraph();
+        console.info(`Graph page test renders ${source.graph.vertices.length} vertices from ${source.origin}`);
         fs.mkdirSync(OUTPUT_DIR, { recursive: true });
 
         profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'archon-chromium-'));
