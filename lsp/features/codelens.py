@@ -1,0 +1,50 @@
+"""Code lenses above each component: Run, Preview LLB, and the last run's result.
+
+The lenses carry server commands (`archon.run`, `archon.previewLLB`) with
+their arguments, so that any client that executes code lens commands
+through `workspace/executeCommand` runs them without extra code. The result
+lens has no command (clients show it as text); it appears once a run from
+this session, or the run history, includes the component.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from archon.lsp.components import component_places
+from archon.lsp.view import open_view
+
+if TYPE_CHECKING:
+    from archon.lsp.server import ArchonLanguageServer
+
+FEATURE = "codelens"
+log = logging.getLogger(f"archon.lsp.features.{FEATURE}")
+
+RUN_COMMAND = "archon.run"
+PREVIEW_COMMAND = "archon.previewLLB"
+# A command-less lens is shown as text by VS Code; Neovim needs a command name to display it at all.
+NO_OP_COMMAND = ""
+
+
+def register(server: "ArchonLanguageServer") -> None:
+    async def code_lens(params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        view = await open_view(server, params.text_document.uri)
+        if view is None:
+            return None
+
+        analysis = server.analyzer.latest(view.folder)
+        lenses: list[types.CodeLens] = []
+        for place in component_places(view, analysis):
+            lens_range = view.range_of(place.span)
+            arguments = {"uri": view.uri, "component": place.path}
+            lenses.append(types.CodeLens(range=lens_range, command=types.Command(title="▶ Run", command=RUN_COMMAND, arguments=[arguments])))
+            lenses.append(types.CodeLens(range=lens_range, command=types.Command(title="Preview LLB", command=PREVIEW_COMMAND, arguments=[{"uri": view.uri}])))
+            result = server.session.result_of(view.folder, place.path)
+            if result is not None:
+                lenses.append(types.CodeLens(range=lens_range, command=types.Command(title=result.describe(), command=NO_OP_COMMAND)))
+        return lenses
+
+    server.register_feature(FEATURE, types.TEXT_DOCUMENT_CODE_LENS, code_lens, types.CodeLensOptions(resolve_provider=False))

@@ -1,0 +1,78 @@
+"""State the server keeps between requests, apart from the documents.
+
+The selected environment, the `cue` binary setting, and the results of the
+runs started from this editor session (for code lenses and hovers). The
+run history in `.dagger/history.db` outlives the session and is read when
+this session has no result of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archon.lsp import environments
+from archon.lsp.analysis import EnvironmentContext
+
+if TYPE_CHECKING:
+    from archon.lsp.server import ArchonLanguageServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ComponentResult:
+    """How a component fared in the last run that included it.
+
+    `status` is `succeeded`, `failed` or `cancelled`; `cached` is true when
+    every vertex of the component came from the cache.
+    """
+
+    status: str
+    seconds: float | None
+    cached: bool
+    finished_at: float = field(default_factory=time.time)
+    message: str | None = None
+
+    def describe(self) -> str:
+        duration = f" in {self.seconds:.1f} s" if self.seconds is not None else ""
+        if self.status == "succeeded":
+            return f"✓ cached{duration}" if self.cached else f"✓ ran{duration}"
+        if self.status == "cancelled":
+            return f"⊘ cancelled{duration}"
+        return f"✗ failed{duration}"
+
+
+class Session:
+    def __init__(self, server: "ArchonLanguageServer"):
+        self._server = server
+        self._lock = threading.Lock()
+        self.selected_environment: str | None = None
+        self.cue_path: str | None = None
+        self.results: dict[tuple[str, str], ComponentResult] = {}
+
+    def environment_context(self, folder: str, overlays: dict[str, str]) -> EnvironmentContext | None:
+        """Return the environment that applies to the package in folder (called in worker threads)."""
+        with self._lock:
+            selected = self.selected_environment
+        return environments.environment_context(folder, overlays, selected)
+
+    def make_evaluator(self) -> Any:
+        from archon.runtime.evaluate import Evaluator
+
+        return Evaluator(self.cue_path)
+
+    def select_environment(self, name: str | None) -> None:
+        with self._lock:
+            self.selected_environment = name
+
+    def record_result(self, folder: str, component: str, result: ComponentResult) -> None:
+        with self._lock:
+            self.results[(folder, component)] = result
+
+    def result_of(self, folder: str, component: str) -> ComponentResult | None:
+        with self._lock:
+            return self.results.get((folder, component))
