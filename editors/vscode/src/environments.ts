@@ -86,10 +86,10 @@ export class EnvironmentController {
     }
 
     private async load(): Promise<EnvironmentList> {
-        const answer = await this.connection.executeServerCommand<EnvironmentList>(ServerCommand.listEnvironments, {});
+        const response = await this.connection.executeServerCommand<EnvironmentList>(ServerCommand.listEnvironments, {});
         const list: EnvironmentList = {
-            environments: Array.isArray(answer?.environments) ? answer.environments : [],
-            selected: answer?.selected ?? null,
+            environments: Array.isArray(response?.environments) ? response.environments : [],
+            selected: response?.selected ?? null,
         };
         this.list = list;
         this.render();

@@ -28,7 +28,7 @@ import {
 
 let server: ArchonServer | undefined;
 
-/** The URI of the active editor's document when it is CUE. */
+/** Returns the active editor's document when it is CUE. */
 function activeCueDocument(): vscode.TextDocument | undefined {
     const document = getActiveTextEditor()?.document;
     return document?.languageId === CUE_LANGUAGE_ID ? document : undefined;

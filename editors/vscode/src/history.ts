@@ -21,23 +21,20 @@ const STATUS_ICONS: Record<string, string> = {
 
 export function historyItem(run: HistoryEntry): vscode.QuickPickItem {
     const icon = STATUS_ICONS[run.status] ?? '$(question)';
-    const start = new Date(run.start);
-    const end = run.end ? new Date(run.end) : undefined;
-    const duration =
-        end !== undefined && !Number.isNaN(end.getTime()) && !Number.isNaN(start.getTime())
-            ? ` in ${formatDuration(end.getTime() - start.getTime())}`
-            : '';
+    const start = run.start ? Date.parse(run.start) : Number.NaN;
+    const end = run.end ? Date.parse(run.end) : Number.NaN;
+    const duration = Number.isNaN(start) || Number.isNaN(end) ? '' : ` in ${formatDuration(end - start)}`;
     return {
         label: `${icon} ${run.id}`,
         description: `${run.environment} · ${run.status}${duration}`,
-        detail: `started ${run.start}`,
+        detail: run.start ? `started ${run.start}` : 'start not recorded',
     };
 }
 
 export async function showHistory(connection: HistoryConnection): Promise<void> {
     try {
-        const answer = await connection.executeServerCommand<HistoryResult>(ServerCommand.history, { limit: HISTORY_LIMIT });
-        const runs = Array.isArray(answer?.runs) ? answer.runs : [];
+        const response = await connection.executeServerCommand<HistoryResult>(ServerCommand.history, { limit: HISTORY_LIMIT });
+        const runs = Array.isArray(response?.runs) ? response.runs : [];
         if (runs.length === 0) {
             void showInformationMessage('Archon: no run is recorded for this workspace yet.');
             return;

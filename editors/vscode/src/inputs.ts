@@ -1,4 +1,4 @@
-// "Archon: Set Input" asks for an input's name, kind and value and sends
+// "Archon: Set Input" prompts for an input's name, kind and value and sends
 // them with archon.setInput. On a line with an @input() attribute the name
 // and kind are proposed from that line. Values are never logged.
 

@@ -1,6 +1,6 @@
 // The extension's own log. It is written to the same log output channel as
-// the language server's messages, so one channel tells the whole story.
-// Before registerLogger is called (and in unit tests) lines go nowhere.
+// the language server's messages, so that one channel shows both in order.
+// Before registerLogger is called (and in unit tests) lines are dropped.
 
 import type { Disposable, LogOutputChannel } from 'vscode';
 

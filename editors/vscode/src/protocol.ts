@@ -126,8 +126,8 @@ export interface HistoryEntry {
     id: string;
     environment: string;
     status: string;
-    /** ISO 8601 timestamps. `end` is null while the run is still going. */
-    start: string;
+    /** ISO 8601 timestamps, null when not recorded. `end` is null while the run is still going. */
+    start: string | null;
     end: string | null;
 }
 

@@ -21,7 +21,7 @@ import { showErrorMessage, showInformationMessage, showWarningMessage, withProgr
 
 type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
-/** What the run controller needs from the language server connection. */
+/** The language server calls that the run controller makes. */
 export interface RunConnection {
     executeServerCommand<T>(command: string, args: object, workDoneToken?: string): Promise<T>;
     onWorkDoneProgress(token: string, handler: (value: ProgressValue) => void): vscode.Disposable;
@@ -55,7 +55,7 @@ export function shortVertex(vertex: string): string {
     return match ? match[1] : vertex;
 }
 
-/** Checks the server's answer against the contract and fills in absent lists. */
+/** Checks an archon.run result against the contract and fills in absent lists. */
 export function normalizeRunResult(value: unknown): RunResult {
     const result = value as Partial<RunResult> | null;
     if (result === null || typeof result !== 'object' || !RUN_STATUSES.includes(result.status as RunStatus)) {
@@ -150,7 +150,7 @@ export class RunController implements vscode.Disposable {
         }
     }
 
-    /** Asks the server to cancel the active run; returns false when no run is active. */
+    /** Sends the cancel notification for the active run; returns false when no run is active. */
     async cancel(): Promise<boolean> {
         const active = this.active;
         if (active === undefined) {
@@ -184,10 +184,10 @@ export class RunController implements vscode.Disposable {
             if (value.kind === 'end') {
                 return;
             }
-            const increment =
-                value.percentage !== undefined ? Math.max(0, value.percentage - reportedPercentage) : undefined;
-            if (value.percentage !== undefined) {
-                reportedPercentage = Math.max(reportedPercentage, value.percentage);
+            const percentage = typeof value.percentage === 'number' ? value.percentage : undefined;
+            const increment = percentage !== undefined ? Math.max(0, percentage - reportedPercentage) : undefined;
+            if (percentage !== undefined) {
+                reportedPercentage = Math.max(reportedPercentage, percentage);
             }
             progress.report({ message: value.message, increment });
         });
@@ -196,8 +196,8 @@ export class RunController implements vscode.Disposable {
         });
 
         try {
-            const answer = await this.connection.executeServerCommand<unknown>(ServerCommand.run, args, active.token);
-            return normalizeRunResult(answer);
+            const response = await this.connection.executeServerCommand<unknown>(ServerCommand.run, args, active.token);
+            return normalizeRunResult(response);
         } finally {
             progressSubscription.dispose();
             cancelSubscription.dispose();

@@ -134,7 +134,7 @@ export class ArchonServer implements vscode.Disposable {
         return true;
     }
 
-    /** Stops the running client, forgets past crashes and starts again. */
+    /** Stops the running client, clears the crash count and starts again. */
     async restart(): Promise<boolean> {
         this.policy?.reset();
         await this.stop();
@@ -185,7 +185,7 @@ export class ArchonServer implements vscode.Disposable {
         return this.requireClient().onProgress(WorkDoneProgress.type, token, handler);
     }
 
-    /** Asks the server to cancel the work that reports progress under the token. */
+    /** Sends window/workDoneProgress/cancel for the work that reports progress under the token. */
     async cancelWorkDoneProgress(token: string): Promise<void> {
         await this.requireClient().sendNotification(WorkDoneProgressCancelNotification.type, { token });
     }

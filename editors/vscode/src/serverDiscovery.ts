@@ -102,7 +102,7 @@ export function findServer(options: DiscoveryOptions): DiscoveryResult {
     return { command: undefined, source: undefined, searched };
 }
 
-/** The message shown when dagger-lsp is not found, with the ways to fix it. */
+/** Builds the message shown when dagger-lsp is not found, with the ways to fix it. */
 export function serverNotFoundMessage(result: DiscoveryResult, configuredPath: string | undefined): string {
     if (configuredPath !== undefined) {
         return (

@@ -49,7 +49,7 @@ export function runStatusText(result: RunResult, target: string): StatusText {
     }
 }
 
-/** The environment item: the selected environment, else the default one. */
+/** Describes the environment item: the selected environment, else the default one. */
 export function environmentStatusText(list: EnvironmentList | undefined): StatusText {
     const clickHint = 'Click to select the environment that Archon runs in.';
     if (list === undefined) {

@@ -36,7 +36,7 @@ export function graphPageHtml(resources: GraphPageResources): string {
 
     // Cytoscape adds a <style> element with the id below unless an element
     // with that id exists. The CSP would block that element, so the page's
-    // own stylesheet carries the id and the rule Cytoscape wanted to add.
+    // own stylesheet carries the id and the rule Cytoscape would add.
     return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -1,7 +1,7 @@
 // Draws an LLB graph with Cytoscape and the dagre layered layout: vertices
 // filled by op kind and outlined by last-run status, components as boxes
-// around their vertices. Hovering shows a vertex's details; clicking asks
-// the host to open its source range.
+// around their vertices. Hovering shows a vertex's details, and a click
+// posts a reveal message with its source range to the host.
 
 import cytoscape, { type Core, type EventObject, type NodeSingular, type StylesheetJson } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
@@ -115,11 +115,22 @@ function stylesheet(palette: Palette): StylesheetJson {
             style: {
                 'border-color': palette.statuses[status],
                 'border-style': STATUS_BORDER_STYLES[status],
-                'border-width': status === 'failed' ? 6 : status === 'unknown' ? 2 : 3,
+                'border-width': borderWidth(status),
             },
         });
     }
     return style;
+}
+
+/** Border width in pixels: failed vertices stand out, unknown ones recede. */
+function borderWidth(status: VertexStatus): number {
+    if (status === 'failed') {
+        return 6;
+    }
+    if (status === 'unknown') {
+        return 2;
+    }
+    return 3;
 }
 
 function rangeText(data: VertexData | ComponentData): string {

@@ -78,7 +78,7 @@ function main(): void {
     });
 
     // A page that VS Code reloads after it was hidden starts from its saved
-    // state and asks the host for the latest one.
+    // state and then posts `ready`, so that the host sends the latest one.
     const saved = host.getState<PageState>();
     if (saved?.graph) {
         render(saved);

@@ -49,6 +49,10 @@ export class Uri {
         return new Uri(`file://${path}`);
     }
 
+    static joinPath(base: Uri, ...segments: string[]): Uri {
+        return new Uri([base.value.replace(/\/$/, ''), ...segments].join('/'));
+    }
+
     get fsPath(): string {
         return decodeURIComponent(this.value.replace(/^file:\/\//, ''));
     }

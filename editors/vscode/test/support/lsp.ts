@@ -81,8 +81,8 @@ export function copyToTemporaryWorkspace(relativeFolder: string): string {
 
 /**
  * Starts dagger-lsp and completes the initialize handshake for the given
- * workspace folder. Returns the reason instead when the server is missing
- * or its Python package is not installed yet; any other failure throws,
+ * workspace folder. When the server is missing or its Python package is not
+ * installed yet, returns the reason instead. Any other failure throws,
  * because then the server is broken rather than absent.
  */
 export async function startServer(workspaceFolder: string): Promise<ServerStart> {
@@ -138,7 +138,7 @@ export async function startServer(workspaceFolder: string): Promise<ServerStart>
         if (/No module named '?archon\.lsp/.test(stderr) || /cannot import name .* from 'archon\.lsp/.test(stderr)) {
             return { ok: false, reason: `${command} is installed but the archon.lsp package is not complete yet: ${lastLine(stderr)}` };
         }
-        throw new Error(`${command} exited with code ${outcome.exitCode} before answering initialize:\n${stderr}`);
+        throw new Error(`${command} exited with code ${outcome.exitCode} before it replied to initialize:\n${stderr}`);
     }
 
     await connection.sendNotification(InitializedNotification.type, {});

@@ -49,7 +49,7 @@ function tokenize(text: string): Token[] {
     return tokens;
 }
 
-/** The scopes of the first token whose text is exactly `text`. */
+/** Returns the scopes of the first token whose text is exactly `text`. */
 function scopesOf(source: string, text: string, occurrence = 0): string[] {
     const matches = tokenize(source).filter((token) => token.text === text);
     if (matches.length <= occurrence) {

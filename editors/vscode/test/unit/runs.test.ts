@@ -26,7 +26,7 @@ vi.mock('../../src/vscodeapi', () => ({
 
 type ProgressHandler = Parameters<RunConnection['onWorkDoneProgress']>[1];
 
-/** A server connection whose archon.run answer the test controls. */
+/** A server connection whose archon.run result the test controls. */
 class FakeConnection implements RunConnection {
     readonly requests: Array<{ command: string; args: object; token?: string }> = [];
     readonly cancelled: string[] = [];
@@ -49,7 +49,7 @@ class FakeConnection implements RunConnection {
         this.cancelled.push(token);
     }
 
-    answer(value: unknown): void {
+    respond(value: unknown): void {
         this.finish?.(value);
     }
 }
@@ -94,7 +94,7 @@ describe('RunController', () => {
         const pending = runs.run({ component: 'test', environment: 'staging' });
         await settle();
 
-        connection.answer({ runId: 'r1', status: 'succeeded', durationMs: 1500, failures: [], exports: {} });
+        connection.respond({ runId: 'r1', status: 'succeeded', durationMs: 1500, failures: [], exports: {} });
         await pending;
 
         expect(connection.requests[0].command).toBe('archon.run');
@@ -112,7 +112,7 @@ describe('RunController', () => {
         handler({ kind: 'report', message: '3/10 vertices', percentage: 30 });
         handler({ kind: 'report', message: '8/10 vertices', percentage: 80 });
         handler({ kind: 'end' });
-        connection.answer({ runId: 'r1', status: 'succeeded', durationMs: 10, failures: [], exports: {} });
+        connection.respond({ runId: 'r1', status: 'succeeded', durationMs: 10, failures: [], exports: {} });
         await pending;
 
         expect(ui.progressReports.map((report) => report.increment)).toEqual([0, 30, 50]);
@@ -126,7 +126,7 @@ describe('RunController', () => {
 
         token.cancel();
         await settle();
-        connection.answer({ runId: 'r1', status: 'cancelled', durationMs: 900, failures: [], exports: {} });
+        connection.respond({ runId: 'r1', status: 'cancelled', durationMs: 900, failures: [], exports: {} });
         const result = await pending;
 
         expect(connection.cancelled).toEqual([connection.requests[0].token]);
@@ -139,7 +139,7 @@ describe('RunController', () => {
         const pending = runs.run({});
         await settle();
 
-        connection.answer({
+        connection.respond({
             runId: 'r2',
             status: 'failed',
             durationMs: 2000,
@@ -167,7 +167,7 @@ describe('RunController', () => {
         const pending = runs.run({ component: 'version' });
         await settle();
 
-        connection.answer({ runId: 'r3', status: 'succeeded', durationMs: 61_000, failures: [], exports: { version: '1.2.3' } });
+        connection.respond({ runId: 'r3', status: 'succeeded', durationMs: 61_000, failures: [], exports: { version: '1.2.3' } });
         await pending;
 
         expect(log.lines).toContain('export version = "1.2.3"');
@@ -180,7 +180,7 @@ describe('RunController', () => {
         await settle();
 
         const second = await runs.run({ component: 'other' });
-        connection.answer({ runId: 'r4', status: 'succeeded', durationMs: 1, failures: [], exports: {} });
+        connection.respond({ runId: 'r4', status: 'succeeded', durationMs: 1, failures: [], exports: {} });
         await first;
 
         expect(second).toBeUndefined();
@@ -188,12 +188,12 @@ describe('RunController', () => {
         expect(ui.warnings[0]).toContain('still running');
     });
 
-    it('shows an error for an answer outside the contract', async () => {
+    it('shows an error for a result outside the contract', async () => {
         const runs = controller();
         const pending = runs.run({});
         await settle();
 
-        connection.answer({ runId: 'r5', status: 'done' });
+        connection.respond({ runId: 'r5', status: 'done' });
         const result = await pending;
 
         expect(result).toBeUndefined();

@@ -20,7 +20,7 @@ const OUTPUT_DIR = path.join(EXTENSION_ROOT, 'test-output');
 const SCREENSHOT = path.join(OUTPUT_DIR, 'graph.png');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-// The webview origin the page is served from; requests to it are answered
+// The webview origin the page is served from. Requests to it are served
 // from out/webview, and every other request is aborted and recorded.
 const ORIGIN = 'https://webview.test';
 
@@ -177,7 +177,7 @@ describe.skipIf(chromiumMissing)('LLB graph page in Chromium', () => {
         return center;
     }
 
-    /** A vertex with a source range, preferring an exec of the build component. */
+    /** Picks a vertex with a source range, preferring an exec of the build component. */
     function targetVertex(): GraphVertex {
         const placed = source.graph.vertices.filter((vertex) => vertex.uri && vertex.range);
         const vertex = placed.find((item) => item.kind === 'exec' && item.component === 'build') ?? placed[0];
