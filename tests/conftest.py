@@ -12,11 +12,11 @@ import os
 import pytest
 
 
-def address_from_environment(variable: str, what: str) -> str:
+def address_from_environment(variable: str, daemon: str) -> str:
     value = os.environ.get(variable)
     if not value:
         pytest.skip(
-            f"{variable} is not set, so there is no {what} to test against; "
+            f"{variable} is not set, so there is no {daemon} to test against; "
             'run `make test`, or `scripts/daemons start` and `eval "$(scripts/daemons env)"`'
         )
     return value

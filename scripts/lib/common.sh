@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this file
 # Shared by scripts/setup, scripts/daemons and scripts/images: paths, step
 # logging, package installs and process helpers. Source it; do not run it.
 #
@@ -10,7 +11,7 @@
 #                  under /tmp when that path is too long for a socket.
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ARCHON_CACHE=${ARCHON_CACHE:-"$HOME/.cache/archon-dev"}
+ARCHON_CACHE=${ARCHON_CACHE:-"${HOME:-/root}/.cache/archon-dev"}
 CACHE_BIN="$ARCHON_CACHE/bin"
 STATE_DIR="$REPO_ROOT/.state"
 TOOLS_BIN="$REPO_ROOT/.tools/bin"
@@ -22,8 +23,9 @@ DOCKER=/usr/bin/docker
 CUE_VERSION=v0.17.1
 BUILDKIT_VERSION=v0.26.3
 
-# sun_path holds 108 bytes. dockerd adds up to about 40 characters below its
-# exec-root for containerd's sockets, so RUN_DIR stays well under that.
+# A unix socket path has at most 107 bytes. dockerd puts sockets up to about
+# 35 characters below its exec-root (containerd/containerd.sock.ttrpc), so
+# RUN_DIR is kept to 60.
 run_dir_for() {
     local preferred="$STATE_DIR/run"
     if [ ${#preferred} -le 60 ]; then

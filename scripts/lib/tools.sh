@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds of the pinned Go tools into the machine cache. Source after
 # common.sh. Each function prints the binary's path on stdout and logs to
 # stderr; a binary already in the cache is reused.
