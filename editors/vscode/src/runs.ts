@@ -73,6 +73,17 @@ export function normalizeRunResult(value: unknown): RunResult {
     };
 }
 
+/** Builds the notification of a failed run: the first failure's first line, and how many more follow. */
+export function failureMessage(result: RunResult, target: string): string {
+    const [first, ...rest] = result.failures;
+    if (first === undefined) {
+        return `Archon: the run of ${target} failed without naming a component; see the "Archon Run" output.`;
+    }
+    const firstLine = first.message.split('\n')[0];
+    const more = rest.length > 0 ? ` (and ${rest.length} more failed)` : '';
+    return `Archon: the run of ${target} failed: ${first.component}: ${firstLine}${more}`;
+}
+
 export class RunController implements vscode.Disposable {
     private active: ActiveRun | undefined;
     private lastResult: RunResult | undefined;
@@ -227,8 +238,7 @@ export class RunController implements vscode.Disposable {
             log.show(true);
         }
         if (result.status === 'failed') {
-            const names = result.failures.map((failure) => failure.component).join(', ');
-            void showErrorMessage(`Archon: the run of ${target} failed in ${names || 'an unnamed component'}.`);
+            void showErrorMessage(failureMessage(result, target));
         }
         if (problems.unplaced.length > 0) {
             const names = problems.unplaced.map((failure) => failure.component).join(', ');

@@ -53,6 +53,14 @@ export class Uri {
         return new Uri([base.value.replace(/\/$/, ''), ...segments].join('/'));
     }
 
+    get scheme(): string {
+        return this.value.slice(0, this.value.indexOf(':'));
+    }
+
+    get path(): string {
+        return this.value.replace(/^[a-z]+:\/\/[^/]*/, '');
+    }
+
     get fsPath(): string {
         return decodeURIComponent(this.value.replace(/^file:\/\//, ''));
     }

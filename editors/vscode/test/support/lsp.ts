@@ -179,23 +179,19 @@ export type HelloWorkspace =
     | { ok: false; reason: string };
 
 /**
- * Sets up examples/hello as a user would before previewing it: a copy in a
- * temporary folder, `dagger init`, an environment `dev` for the plan, and
- * the libRemote input set through archon.setInput. The `dagger` command is
- * the one installed next to dagger-lsp.
+ * Copies examples/hello to a temporary folder and makes it a workspace with
+ * two environments for its plan, `dev` (the default) and `prod`, as a user
+ * would with `dagger init` and `dagger new`. The `dagger` command is the one
+ * installed next to dagger-lsp.
  */
-export async function openHelloWorkspace(): Promise<HelloWorkspace> {
-    const { command } = locateServer();
-    if (command === undefined) {
-        return { ok: false, reason: 'dagger-lsp not found' };
-    }
-    const dagger = path.join(path.dirname(command), 'dagger');
+export function prepareHelloFolder(serverCommand: string): { ok: true; folder: string } | { ok: false; reason: string } {
+    const dagger = path.join(path.dirname(serverCommand), 'dagger');
     if (!fs.existsSync(dagger)) {
         return { ok: false, reason: `${dagger} not found next to dagger-lsp` };
     }
 
     const folder = copyToTemporaryWorkspace('examples/hello');
-    for (const args of [['init'], ['new', 'dev', '--plan', '.']]) {
+    for (const args of [['init'], ['new', 'dev', '--plan', '.'], ['new', 'prod', '--plan', '.']]) {
         try {
             execFileSync(dagger, args, { cwd: folder, stdio: 'pipe', timeout: 60_000 });
         } catch (error) {
@@ -204,14 +200,30 @@ export async function openHelloWorkspace(): Promise<HelloWorkspace> {
             return { ok: false, reason: `"dagger ${args.join(' ')}" failed: ${lastLine(stderr)}` };
         }
     }
+    return { ok: true, folder };
+}
 
-    const start = await startServer(folder);
+/**
+ * Sets up examples/hello with prepareHelloFolder and starts dagger-lsp on
+ * it. Tests then set the libRemote input through archon.setInput.
+ */
+export async function openHelloWorkspace(): Promise<HelloWorkspace> {
+    const { command } = locateServer();
+    if (command === undefined) {
+        return { ok: false, reason: 'dagger-lsp not found' };
+    }
+    const prepared = prepareHelloFolder(command);
+    if (!prepared.ok) {
+        return prepared;
+    }
+
+    const start = await startServer(prepared.folder);
     if (!start.ok) {
-        fs.rmSync(folder, { recursive: true, force: true });
+        fs.rmSync(prepared.folder, { recursive: true, force: true });
         return start;
     }
-    const mainUri = pathToFileURL(path.join(folder, 'main.cue')).href;
-    return { ok: true, folder, mainUri, server: start.server };
+    const mainUri = pathToFileURL(path.join(prepared.folder, 'main.cue')).href;
+    return { ok: true, folder: prepared.folder, mainUri, server: start.server };
 }
 
 /** Sends one server command with its single argument object. */

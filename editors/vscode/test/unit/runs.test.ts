@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunConnection } from '../../src/runs';
-import { RunController, normalizeRunResult, runTarget, shortVertex } from '../../src/runs';
+import { RunController, failureMessage, normalizeRunResult, runTarget, shortVertex } from '../../src/runs';
 import { FakeCancellationToken, FakeDiagnosticCollection, FakeOutputChannel, FakeStatusBarItem, asVscode } from '../stubs/fakes';
 
 const ui = vi.hoisted(() => ({
@@ -158,7 +158,7 @@ describe('RunController', () => {
         expect(problems.entries.get('file:///w/main.cue')?.[0].message).toBe('test: exit status 1');
         expect(status.text).toBe('$(error) Archon: 1 component failed');
         expect(log.shown).toBe(1);
-        expect(ui.errors).toEqual(['Archon: the run of the plan failed in test.']);
+        expect(ui.errors).toEqual(['Archon: the run of the plan failed: test: exit status 1']);
         expect(finished).toHaveLength(1);
     });
 
@@ -205,6 +205,33 @@ describe('RunController', () => {
         controller().appendLogLine({ runId: 'r1', vertex: `sha256:${'ab12'.repeat(16)}`, line: 'ok  example.com/pkg 0.3s' });
 
         expect(log.lines).toEqual(['[ab12ab12ab12] ok  example.com/pkg 0.3s']);
+    });
+});
+
+describe('failureMessage', () => {
+    const failed = (failures: Array<{ component: string; message: string }>) =>
+        ({ runId: 'r', status: 'failed', durationMs: 1, failures, exports: {} }) as const;
+
+    it('shows the first line of the first failure', () => {
+        const message = failureMessage(failed([{ component: 'buildkit', message: 'no BuildKit daemon answered\nhint: start one' }]), 'the plan');
+
+        expect(message).toBe('Archon: the run of the plan failed: buildkit: no BuildKit daemon answered');
+    });
+
+    it('counts further failures', () => {
+        const message = failureMessage(
+            failed([
+                { component: 'test', message: 'exit status 1' },
+                { component: 'lint', message: 'exit status 2' },
+            ]),
+            'the plan',
+        );
+
+        expect(message).toBe('Archon: the run of the plan failed: test: exit status 1 (and 1 more failed)');
+    });
+
+    it('points to the log without failures', () => {
+        expect(failureMessage(failed([]), 'the plan')).toContain('see the "Archon Run" output');
     });
 });
 
