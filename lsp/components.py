@@ -7,8 +7,11 @@ it (so lenses follow edits at once), else from the last analysis.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archon.lsp import cursor
@@ -21,6 +24,49 @@ if TYPE_CHECKING:
     from archon.lsp.view import DocumentView
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_file(path: str, modified: float) -> Any:
+    from archon.runtime.cue import parse
+
+    return parse(Path(path).read_text(encoding="utf-8", errors="replace"), path)
+
+
+def parsed_file(path: str) -> Any | None:
+    """Return the syntax tree of a file on disk, parsed again only when it changes."""
+    try:
+        return _parse_file(path, os.stat(path).st_mtime)
+    except OSError:
+        return None
+
+
+def package_files(folder: str) -> list[str]:
+    try:
+        return sorted(str(path) for path in Path(folder).glob("*.cue"))
+    except OSError:
+        return []
+
+
+def package_asts(server: "ArchonLanguageServer", folder: str) -> dict[str, Any]:
+    """Return the syntax tree of every file of the package: open buffers as they are, other files from disk."""
+    from archon.runtime.cue import parse
+
+    trees: dict[str, Any] = {}
+    for path in package_files(folder):
+        if server.documents.is_open(path):
+            trees[path] = server.analyzer.parsed(path) or parse(server.documents.text_of(_uri(path)) or "", path)
+        else:
+            tree = parsed_file(path)
+            if tree is not None:
+                trees[path] = tree
+    return trees
+
+
+def _uri(path: str) -> str:
+    from archon.lsp.documents import path_to_uri
+
+    return path_to_uri(path)
 
 
 @dataclass

@@ -65,11 +65,25 @@ COMMAND_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
 class ArchonProtocol(LanguageServerProtocol):
     """pygls' protocol, with the position encoding chosen as Archon prefers."""
 
+    def __init__(self, *arguments: Any, **options: Any):
+        super().__init__(*arguments, **options)
+        # Tasks of the commands being executed, by request id.
+        self.command_tasks: dict[Any, asyncio.Task] = {}
+
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams):
         COMMAND_PARAMS.set(params)
         result = yield from super().lsp_workspace__execute_command(params)
         return result
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        # pygls runs a command inside its executeCommand generator: cancelling
+        # the request answers RequestCancelled but leaves the command's own
+        # task running, so that task is cancelled here.
+        task = self.command_tasks.pop(msg_id, None)
+        super()._handle_cancel_notification(msg_id)
+        if task is not None and not task.done():
+            task.cancel()
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
@@ -180,7 +194,18 @@ class ArchonLanguageServer(LanguageServer):
         self.feature(method, options)(self.guard(feature, method, handler, notification=notification))
 
     def register_command(self, feature: str, name: str, handler: Callable) -> None:
-        self.command(name)(self.guard(feature, name, handler))
+        protocol = self.protocol
+
+        async def tracked(*arguments: Any) -> Any:
+            request = protocol.msg_id
+            protocol.command_tasks[request] = asyncio.current_task()
+            try:
+                return await handler(*arguments)
+            finally:
+                protocol.command_tasks.pop(request, None)
+
+        tracked.__name__ = tracked.__qualname__ = getattr(handler, "__name__", name)
+        self.command(name)(self.guard(feature, name, tracked))
 
 
 def create_server(log_level: int = logging.INFO) -> ArchonLanguageServer:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from archon.lsp import cursor
+from archon.lsp.components import package_asts
 from archon.lsp.view import DocumentView, open_view
 
 if TYPE_CHECKING:
@@ -194,8 +195,11 @@ def component_items(server: "ArchonLanguageServer", view: DocumentView) -> list[
         for path, info in analysis.configuration.components.items():
             if path not in analysis.configuration.inputs:
                 names.setdefault(path.split(".")[0], (info.doc or "").strip())
-    for field_path, field in cursor.iter_component_fields(view.parsed):
-        names.setdefault(field_path[0], (field.doc or "").strip())
+    trees = package_asts(server, view.folder)
+    trees[view.path] = view.parsed
+    for parsed in trees.values():
+        for field_path, field in cursor.iter_component_fields(parsed):
+            names.setdefault(field_path[0], (field.doc or "").strip())
     return [
         types.CompletionItem(
             label=name,

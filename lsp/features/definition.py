@@ -8,15 +8,14 @@ package; an import path goes to the package's first file.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from archon.lsp import cursor
+from archon.lsp.components import package_asts, package_files, parsed_file
 from archon.lsp.documents import path_to_uri
 from archon.lsp.positions import split_lines
 from archon.lsp.view import DocumentView, open_view
@@ -68,27 +67,6 @@ def _module_name(module_root: str) -> str | None:
     return match.group(1).split("@")[0] if match else None
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_file(path: str, modified: float) -> Any:
-    from archon.runtime.cue import parse
-
-    return parse(Path(path).read_text(encoding="utf-8", errors="replace"), path)
-
-
-def parsed_file(path: str) -> Any | None:
-    try:
-        return _parse_file(path, os.stat(path).st_mtime)
-    except OSError:
-        return None
-
-
-def package_files(folder: str) -> list[str]:
-    try:
-        return sorted(str(path) for path in Path(folder).glob("*.cue"))
-    except OSError:
-        return []
-
-
 def location(path: str, span: Span, lines: list[str] | None, codec) -> types.Location:
     return types.Location(uri=path_to_uri(path), range=codec.span_to_range(span, lines))
 
@@ -100,23 +78,12 @@ def _lines(path: str) -> list[str] | None:
         return None
 
 
-def find_in_package(server: "ArchonLanguageServer", folder: str, labels: tuple[str, ...], skip: str | None = None) -> list[tuple[str, Field]]:
+def find_in_package(server: "ArchonLanguageServer", folder: str, labels: tuple[str, ...]) -> list[tuple[str, Field]]:
     """Return (file, field) for every file of the package folder that declares the path."""
     from archon.runtime import source
 
     found = []
-    for path in package_files(folder):
-        if path == skip:
-            continue
-        text = server.documents.text_of(path_to_uri(path))
-        if server.documents.is_open(path):
-            from archon.runtime.cue import parse
-
-            parsed = server.analyzer.parsed(path) or parse(text or "", path)
-        else:
-            parsed = parsed_file(path)
-        if parsed is None:
-            continue
+    for path, parsed in package_asts(server, folder).items():
         field = source.find(parsed, labels)
         if field is not None:
             found.append((path, field))

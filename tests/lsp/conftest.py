@@ -121,7 +121,7 @@ def client_config(**environment: str) -> ClientServerConfig:
 @pytest_lsp.fixture(config=client_config(), params=CLIENTS)
 async def client(request, lsp_client: LanguageClient):
     root = request.getfixturevalue("workspace")
-    await lsp_client.initialize_session(initialize_params(request.param, root))
+    lsp_client.initialize_result = await lsp_client.initialize_session(initialize_params(request.param, root))
     yield
     await lsp_client.shutdown_session()
 
