@@ -196,6 +196,7 @@ export class GraphView {
         const needle = text.trim().toLowerCase();
         this.cy.elements().removeClass('found');
         if (needle === '') {
+            this.setNotice('');
             return 0;
         }
         const matches = this.cy.nodes('.vertex').filter((node) => {
@@ -208,6 +209,8 @@ export class GraphView {
         if (matches.length > 0) {
             this.cy.fit(matches, 48);
         }
+        const noun = matches.length === 1 ? 'vertex matches' : 'vertices match';
+        this.setNotice(`${matches.length} ${noun} "${text.trim()}"`);
         return matches.length;
     }
 

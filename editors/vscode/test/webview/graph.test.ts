@@ -218,6 +218,15 @@ describe.skipIf(chromiumMissing)('LLB graph page in Chromium', () => {
         expect(reveal).toEqual({ type: 'reveal', uri: vertex.uri, range: vertex.range });
     });
 
+    it('finds vertices by summary', async () => {
+        const expected = source.graph.vertices.filter((vertex) => vertex.summary.toLowerCase().includes('copy')).length;
+
+        await page.fill('#find', 'copy');
+
+        expect(await page.textContent('#notice')).toBe(`${expected} vertices match "copy"`);
+        await page.fill('#find', '');
+    });
+
     it('asks the host to refresh', async () => {
         await page.click('#refresh');
 
