@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from archon.runtime import projection
 from archon.runtime import source as src
 from archon.runtime.cue import parse
 from archon.runtime.diagnostics import Diagnostic, RelatedInfo, Severity, Span, has_errors
@@ -129,9 +130,9 @@ def load(
         configuration.diagnostics.extend(parsed.errors)
 
     evaluator = evaluator or default_evaluator(cue_path)
-    evaluation = evaluator.evaluate(package, overlays=overlays, extra_files=extra_files, packages=packages)
+    evaluation, value = _evaluate(configuration, evaluator, package, overlays, extra_files, packages)
     configuration.evaluation = evaluation
-    configuration.value = evaluation.value
+    configuration.value = value
     _merge_cue_diagnostics(configuration, evaluation.diagnostics)
 
     _report_cycles(configuration)
@@ -139,10 +140,53 @@ def load(
     injected = set(set_inputs or ()) | _names_in_extra_files(extra_files)
     _collect_inputs(configuration, injected)
     _collect_outputs(configuration)
-    if evaluation.value is not None:
-        _collect_components(configuration, evaluation.value, ())
+    if value is not None:
+        _collect_components(configuration, value, ())
         _check_components(configuration)
     return configuration
+
+
+def _evaluate(configuration: Configuration, evaluator: Evaluator, package: Path, overlays, extra_files, packages) -> tuple[Evaluation, Any]:
+    """Evaluate once through the compact projection; fall back to the full value when the projection itself fails.
+
+    Returns the evaluation and the configuration value: a tree holding every
+    component and input at its path, with referenced components shared.
+    """
+    files = list(configuration.files.values())
+    package_name = next((parsed.package.name for parsed in files if parsed.package is not None), "main")
+    input_paths = [path for parsed in files for path, node in src.iter_fields(parsed) if node.attribute("input") is not None]
+    compact = projection.build(files, package_name, input_paths)
+
+    evaluation = evaluator.evaluate(
+        package,
+        overlays=overlays,
+        extra_files={**(extra_files or {}), projection.FILE_NAME: compact.text},
+        packages=packages,
+        expression=projection.EXPRESSION,
+    )
+    projection_file = str(package / projection.FILE_NAME)
+    if any(_mentions(diagnostic, projection_file) for diagnostic in evaluation.diagnostics):
+        # The tags or the projection do not fit this configuration (a tag on
+        # a field that is not a struct, say): print the whole value instead.
+        evaluation = evaluator.evaluate(package, overlays=overlays, extra_files=extra_files, packages=packages)
+        return evaluation, evaluation.value
+    if evaluation.value is None:
+        return evaluation, None
+
+    components, inputs = projection.rebuild(evaluation.value)
+    tree: dict[str, Any] = {}
+    for path, value in [*inputs.items(), *components.items()]:
+        node = tree
+        *parents, last = path.split(".")
+        for label in parents:
+            node = node.setdefault(label, {})
+        node[last] = value
+    return evaluation, tree
+
+
+def _mentions(diagnostic: Diagnostic, file: str) -> bool:
+    spans = [diagnostic.span, *(info.span for info in diagnostic.related)]
+    return any(span is not None and span.file == file for span in spans)
 
 
 def render_inputs(values: Mapping[str, Any], package_dir: Path) -> dict[str, str]:

@@ -94,13 +94,16 @@ class Evaluator:
         overlays: Mapping[str, str] | None = None,
         extra_files: Mapping[str, str] | None = None,
         packages: Mapping[str, str] | None = None,
+        expression: str | None = None,
     ) -> Evaluation:
         """Evaluate the CUE package in package_dir.
 
         overlays maps absolute file paths to unsaved text that replaces the
         file on disk (or adds it). extra_files maps file names to text added
         to the package folder. packages maps import paths to folders linked
-        under `cue.mod/pkg/`; the op spec is always added.
+        under `cue.mod/pkg/`; the op spec is always added. expression,
+        when given, is what cue prints (`cue eval -e`); the whole package
+        is still validated.
         """
         package = Path(package_dir).resolve()
         overlays = {str(Path(path).resolve()): text for path, text in (overlays or {}).items()}
@@ -112,13 +115,13 @@ class Evaluator:
         for name, text in (extra_files or {}).items():
             sources[str(package / name)] = text
 
-        key = _cache_key(cue, package, sources, bundled)
+        key = _cache_key(cue, package, sources, bundled) + (expression or "")
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None:
             return cached
 
-        evaluation = _run_on_mirror(cue, module_root, package, sources, bundled)
+        evaluation = _run_on_mirror(cue, module_root, package, sources, bundled, expression)
         with self._lock:
             self._cache[key] = evaluation
         return evaluation
@@ -167,6 +170,7 @@ def _run_on_mirror(
     package: Path,
     sources: Mapping[str, str],
     bundled: Mapping[str, str],
+    expression: str | None = None,
 ) -> Evaluation:
     with tempfile.TemporaryDirectory(prefix="archon-eval-") as scratch:
         mirror = Path(scratch) / "module"
@@ -175,6 +179,8 @@ def _run_on_mirror(
         workdir.mkdir(parents=True, exist_ok=True)
 
         command = [cue.path, "eval", "-A", "-E", "."]
+        if expression:
+            command += ["-e", expression]
         log.debug("running %s in %s", " ".join(command), workdir)
         try:
             completed = subprocess.run(
