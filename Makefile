@@ -2,7 +2,8 @@
 #   make test   set up, start the daemons, make the images, run pytest, stop
 #               the daemons this run started. PYTEST_ARGS passes options.
 #   make demo   set up, start the daemons (left running), make the images,
-#               run `dagger up examples/hello`.
+#               serve the example's git repository on 127.0.0.1 and run
+#               `dagger up examples/hello` with it.
 SHELL := /bin/bash
 PYTEST_ARGS ?=
 
@@ -18,7 +19,7 @@ images: daemons
 	scripts/images
 
 demo: images
-	eval "$$(scripts/daemons env)" && .venv/bin/dagger up examples/hello; \
+	eval "$$(scripts/daemons env)" && scripts/serve-git sh -c '.venv/bin/dagger up examples/hello --input libRemote="$$ARCHON_GIT_URL"'; \
 	status=$$?; \
 	echo "make demo: the daemons are still running; stop them with: scripts/daemons stop"; \
 	exit $$status

@@ -1,14 +1,15 @@
-"""Loading a configuration for a command: inputs from flags, errors mapped for the CLI."""
+"""Loading a configuration for a command: target, inputs from flags, errors mapped for the CLI."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from archon.cli.errors import EXIT_ENVIRONMENT, UserError
-from archon.runtime.config import Configuration, load, render_inputs
+from archon.engine.targets import Target, load_target, resolve_target
+from archon.engine.workspace import StateError
+from archon.runtime.config import Configuration
 from archon.runtime.cuecmd import CueNotFoundError
 from archon.runtime.diagnostics import Diagnostic, has_errors
 
@@ -18,7 +19,7 @@ input_options = click.option(
     "inputs",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Set a text input for this command only; repeat for several. A VALUE starting with '@json:' is read as JSON.",
+    help="Set a text input for this command only, over the environment's value; repeat for several. A VALUE starting with '@json:' is read as JSON.",
 )
 
 
@@ -38,25 +39,30 @@ def parse_input_flags(values: tuple[str, ...]) -> dict[str, object]:
     return parsed
 
 
+def target_for(path: str | None, environment_name: str | None, flag_inputs: dict[str, object]) -> Target:
+    try:
+        return resolve_target(path, environment_name, flag_inputs)
+    except StateError as problem:
+        raise UserError(problem.message, hint=problem.hint) from problem
+
+
 def load_configuration(
-    path: str,
+    path: str | None,
     inputs: tuple[str, ...] = (),
     *,
     mode: str,
+    environment_name: str | None = None,
     compile_plan: bool = False,
     cue_path: str | None = None,
 ) -> tuple[Configuration, list[Diagnostic]]:
-    """Load the configuration in path; with compile_plan, also compile it and return the compile diagnostics."""
-    values = parse_input_flags(inputs)
+    """Load the configuration of a command; with compile_plan, also compile it and return the compile diagnostics."""
+    target = target_for(path, environment_name, parse_input_flags(inputs))
     try:
-        configuration = load(
-            Path(path),
-            mode=mode,
-            extra_files=render_inputs(values, Path(path)) if values else None,
-            cue_path=cue_path,
-        )
+        configuration = load_target(target, mode, cue_path=cue_path)
     except CueNotFoundError as problem:
         raise UserError(str(problem), hint=problem.hint, exit_code=EXIT_ENVIRONMENT) from problem
+    except StateError as problem:
+        raise UserError(problem.message, hint=problem.hint) from problem
 
     plan_diagnostics: list[Diagnostic] = []
     if compile_plan and not has_errors(configuration.diagnostics) and configuration.value is not None:
@@ -68,3 +74,15 @@ def load_configuration(
         except ConfigError as problem:
             plan_diagnostics = problem.diagnostics
     return configuration, plan_diagnostics
+
+
+def declared_inputs_for(environment) -> list:
+    """The inputs an environment's plan declares, for `dagger input list`."""
+    from archon.engine.targets import Target, declared_inputs
+
+    target = Target(environment.plan_path, None, environment)
+    try:
+        configuration = load_target(target, "validate")
+    except (CueNotFoundError, StateError) as problem:
+        raise UserError(str(problem), hint=getattr(problem, "hint", None)) from problem
+    return declared_inputs(configuration)

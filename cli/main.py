@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from archon.cli.configuration import declared_inputs_for
 from archon.cli.errors import run_with_error_boundary
 
 log = logging.getLogger("archon")
@@ -51,6 +52,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 for _name in COMMAND_MODULES:
     _module = importlib.import_module(f"archon.cli.commands.{_name}")
     cli.add_command(_module.command)
+
+# `dagger input list` shows the inputs the plan declares, read by the runtime.
+importlib.import_module("archon.cli.commands.input").declared_inputs_provider = declared_inputs_for
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""`dagger up PATH`: evaluate, compile and run the whole configuration in one solve."""
+"""`dagger up [PATH]`: evaluate, compile and run the whole configuration in one solve."""
 
 from __future__ import annotations
 
@@ -6,51 +6,72 @@ import json
 
 import click
 
-from archon.cli.configuration import input_options, load_configuration
+from archon.cli.common import environment_option
+from archon.cli.configuration import input_options, parse_input_flags, target_for
 from archon.cli.errors import EXIT_CANCELLED, EXIT_ENVIRONMENT, EXIT_FAILED, UserError
 from archon.engine.buildkit.connect import AddressError, DaemonUnavailableError, connect_any
+from archon.engine.history import open_history
 from archon.engine.images import resolver_for
+from archon.engine.inputs import inputs_digest
 from archon.engine.run import CANCELLED, SUCCEEDED, run
+from archon.engine.settings import Settings
+from archon.engine.targets import load_target, plan_digest, secrets_for
 from archon.runtime.compiler import compile_configuration
+from archon.runtime.config import set_input_hint
 from archon.runtime.diagnostics import ConfigError, has_errors
 
 
 @click.command("up")
-@click.argument("path", type=click.Path(exists=True, file_okay=False), default=".")
+@click.argument("path", type=click.Path(exists=True, file_okay=False), required=False)
+@environment_option
 @input_options
-@click.option("--addr", "address", envvar="ARCHON_BUILDKIT_ADDR", help="BuildKit address: docker://[SOCKET], unix://PATH or tcp://HOST:PORT.")
+@click.option("--addr", "address", help="BuildKit address: docker://[SOCKET], unix://PATH or tcp://HOST:PORT (setting buildkit.address, variable ARCHON_BUILDKIT_ADDR).")
 @click.option(
     "--progress",
     type=click.Choice(["auto", "tty", "plain", "json", "quiet"]),
-    default="auto",
-    show_default=True,
-    help="Progress output: a live view on terminals, plain lines otherwise, or JSON lines for tools.",
+    default=None,
+    help="Progress output: a live view on terminals, plain lines otherwise, JSON lines for tools (setting progress).",
 )
-def command(path: str, inputs: tuple[str, ...], address: str | None, progress: str) -> None:
-    """Run the configuration in PATH on BuildKit: one definition, one solve.
+def command(path: str | None, environment_name: str | None, inputs: tuple[str, ...], address: str | None, progress: str | None) -> None:
+    """Run a configuration on BuildKit: one definition, one solve.
 
-    Directory outputs are replaced only when the whole run succeeds; value
-    outputs are printed at the end.
+    PATH is the plan's folder; without it, the environment's plan (-e, or
+    the workspace's default) runs. Directory outputs are replaced only when
+    the whole run succeeds; value outputs are printed at the end. Runs of an
+    environment are recorded in the workspace's history.
     """
-    configuration, _ = load_configuration(path, inputs, mode="compute")
+    target = target_for(path, environment_name, parse_input_flags(inputs))
+    settings = Settings(flags={"buildkit.address": address, "progress": progress}, workspace=target.workspace)
+
+    configuration = load_target(target, "compute", cue_path=settings.get("cue.path"))
     missing = configuration.missing_inputs()
     if missing:
-        lines = [f"  {decl.path} ({decl.type_text}): set it with --input {decl.path}=VALUE" for decl in missing]
+        lines = [f"  {decl.path} ({decl.type_text}): {set_input_hint(decl)}" for decl in missing]
         raise UserError(
             f"{len(missing)} input(s) not set, nothing was run:\n" + "\n".join(lines),
-            hint="give every input listed above",
+            hint="set every input listed above" + (f" for environment {target.environment_name}" if target.environment else ""),
         )
     if has_errors(configuration.diagnostics):
         raise ConfigError(configuration.diagnostics)
 
+    secrets = secrets_for(target)
     try:
-        connection = connect_any(address)
+        connection = connect_any(settings.get("buildkit.address"))
     except (DaemonUnavailableError, AddressError) as problem:
         raise UserError(str(problem), hint="start a daemon with `scripts/daemons start`, or pass --addr", exit_code=EXIT_ENVIRONMENT) from problem
 
     with connection:
         plan = compile_configuration(configuration, resolver=resolver_for(connection))
-        result = run(plan, connection, secrets={}, progress_mode=progress)
+        history = open_history(target.workspace) if target.environment is not None else None
+        run_id = None
+        if history is not None:
+            run_id = history.start_run(target.environment.name, plan_digest(plan.definition), inputs_digest(target.environment), secrets.values())
+        try:
+            result = run(plan, connection, secrets=secrets, progress_mode=settings.get("progress") or "auto")
+        finally:
+            if history is not None and run_id is not None:
+                _record(history, run_id, locals().get("result"))
+                history.close()
 
     if result.status == CANCELLED:
         raise click.exceptions.Exit(EXIT_CANCELLED)
@@ -58,6 +79,18 @@ def command(path: str, inputs: tuple[str, ...], address: str | None, progress: s
         raise click.exceptions.Exit(EXIT_FAILED)
 
     for record in result.outputs:
-        click.echo(f"{record.kind} {record.name}: {record.location}")
+        if record.kind != "export":
+            click.echo(f"{record.kind} {record.name}: {record.location}")
     for name, value in sorted(result.exports.items()):
         click.echo(f"{name}: {json.dumps(value)}")
+
+
+def _record(history, run_id: int, result) -> None:
+    """Record a run's vertices and end; a run interrupted before it returned counts as cancelled."""
+    if result is None:
+        history.finish_run(run_id, "cancelled", "the run was interrupted")
+        return
+    for vertex in result.vertices:
+        history.record_vertex(run_id, vertex.name, vertex.digest, vertex.cached, vertex.duration, vertex.exit_code, vertex.log or "")
+    error = result.failure.format() if result.failure is not None else None
+    history.finish_run(run_id, result.status, error, result.exports if result.status == SUCCEEDED else None)

@@ -6,21 +6,26 @@ import json
 
 import click
 
+from archon.cli.common import environment_option
 from archon.cli.configuration import input_options, load_configuration
 from archon.runtime.diagnostics import Severity, has_errors
 
 
 @click.command("validate")
-@click.argument("path", type=click.Path(exists=True, file_okay=False), default=".")
+@click.argument("path", type=click.Path(exists=True, file_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnostics as a JSON list.")
+@environment_option
 @input_options
-def command(path: str, as_json: bool, inputs: tuple[str, ...]) -> None:
-    """Check the configuration in PATH without running anything.
+def command(path: str | None, as_json: bool, environment_name: str | None, inputs: tuple[str, ...]) -> None:
+    """Check a configuration without running anything.
+
+    PATH is the plan's folder; without it, the environment's plan (-e, or
+    the workspace's default) is checked.
 
     Unset inputs are listed, not treated as errors. Exits with 1 when there
     is any error.
     """
-    configuration, plan_diagnostics = load_configuration(path, inputs, mode="validate", compile_plan=True)
+    configuration, plan_diagnostics = load_configuration(path, inputs, mode="validate", environment_name=environment_name, compile_plan=True)
     diagnostics = configuration.diagnostics + plan_diagnostics
 
     if as_json:
