@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from archon.engine.workspace import StateError, Workspace, atomic_write_json, read_json
 
-PROGRESS_MODES = ("auto", "tty", "plain", "json")
+PROGRESS_MODES = ("auto", "tty", "plain", "json", "quiet")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
