@@ -54,6 +54,9 @@ class CompiledComponent:
     ops: int
     final_op: dict | None = None
     dependencies: set[str] = field(default_factory=set)
+    # The folder of a component made of one `local` op, which is all a
+    # docker-build context can be read from at compile time.
+    local_directory: str | None = None
 
 
 class Compiler:
@@ -179,7 +182,10 @@ class Compiler:
         if kind == "fetch-http":
             return llb.State.http(op["url"], checksum=op.get("checksum"), filename=op.get("filename"), chmod=op.get("mode"), meta=meta)
         if kind == "local":
-            return self._local(op, meta)
+            state, directory = self._local(op, meta)
+            if compiled.ops == 1:
+                compiled.local_directory = directory
+            return state
         if kind == "load":
             source = self._reference(compiled, op["from"], span)
             return None if source is None else source.state
@@ -216,13 +222,14 @@ class Compiler:
             return unresolved_image()
         return self.resolver.resolve(ref) or unresolved_image()
 
-    def _local(self, op: dict, meta: llb.OpMeta) -> llb.State:
+    def _local(self, op: dict, meta: llb.OpMeta) -> tuple[llb.State, str]:
         directory = Path(self.configuration.package_dir, op["dir"]).resolve()
         name = f"{directory.name or 'root'}-{hashlib.sha256(str(directory).encode()).hexdigest()[:12]}"
         include = tuple(op.get("include", ()))
         exclude = tuple(op.get("exclude", ()))
         self.local_sources[name] = LocalSource(name, str(directory), include, exclude)
-        return llb.State.local(name, include=include, exclude=exclude, shared_key=str(directory), meta=meta)
+        state = llb.State.local(name, include=include, exclude=exclude, shared_key=str(directory), meta=meta)
+        return state, str(directory)
 
     def _reference(self, compiled: CompiledComponent, value: Any, span: Span | None) -> CompiledComponent | None:
         """Compile a referenced component and record the edge to it."""
@@ -309,7 +316,7 @@ class Compiler:
     def _read_dockerfile(self, op: dict, context: CompiledComponent | None, span: Span | None) -> str | None:
         """Read `dockerfilePath` from a context that is a local directory, the only kind readable at compile time."""
         relative = op.get("dockerfilePath", "Dockerfile")
-        local = self._local_directory_of(context)
+        local = context.local_directory if context is not None else None
         if local is None:
             self._error(
                 f'docker-build cannot read "{relative}" from a context that is not a local directory',
@@ -324,14 +331,6 @@ class Compiler:
         except OSError as problem:
             self._error(f"cannot read the Dockerfile {path}: {problem.strerror}", span, "docker-build", hint="check dockerfilePath")
             return None
-
-    def _local_directory_of(self, context: CompiledComponent | None) -> str | None:
-        if context is None or context.ops != 1:
-            return None
-        for source in self.local_sources.values():
-            if source.name in context.state.output.node.summary():
-                return source.path
-        return None
 
     # Outputs.
 
