@@ -62,6 +62,7 @@ def find_cue(setting: str | None = None) -> CueCommand:
             tried.append(f"{origin} (not set)")
             continue
         if os.path.isfile(path) and os.access(path, os.X_OK):
+            path = os.path.abspath(path)
             return CueCommand(path, _version_of(path))
         tried.append(f"{origin} ({path})")
     raise CueNotFoundError(tried)
