@@ -137,6 +137,7 @@ class _Fallback(Exception):
 
 _EMBED = object()  # the "key" of an embedded value in a struct frame
 _UNSET = object()
+_NOT_CONCRETE = object()
 _VALUE_ENDS = frozenset({",", "}", "]", KIND_ATTRIBUTE, KIND_EOF})
 _LABEL_KINDS = frozenset({KIND_IDENT}) | KEYWORDS
 
@@ -240,6 +241,8 @@ class _Decoder:
 
             value_index = i
             kind, text, _, _ = tokens[i]
+            if kind == KIND_EOF:
+                raise _Fallback  # a label without a value
             if kind == "{":
                 stack.append((container, is_struct, closer, key, constraint, value_index))
                 container, is_struct, closer = Struct(), True, "}"
@@ -426,10 +429,21 @@ class _Converter:
     # Values
 
     def value_of(self, node: ast.Node) -> Any:
-        if isinstance(node, (ast.StringLit,)):
+        """Return the Python value of an expression, or `Incomplete` if it is not concrete."""
+        value = self._evaluate(node)
+        return self.incomplete(node) if value is _NOT_CONCRETE else value
+
+    def _evaluate(self, node: ast.Node) -> Any:
+        """Return the value of `node`, or `_NOT_CONCRETE`.
+
+        Operands are evaluated with this method, not `value_of`, so that
+        only the outermost non-concrete expression becomes an `Incomplete`
+        (building one per level would be quadratic in the nesting depth).
+        """
+        if isinstance(node, ast.StringLit):
             return node.value
         if isinstance(node, ast.NumberLit):
-            return node.value if node.value is not None else self.incomplete(node)
+            return node.value if node.value is not None else _NOT_CONCRETE
         if isinstance(node, ast.BoolLit):
             return node.value
         if isinstance(node, ast.NullLit):
@@ -440,9 +454,9 @@ class _Converter:
                 self.add_decl(struct, decl)
             return self.finish(struct)
         if isinstance(node, ast.ListLit):
-            return self._list(node)
+            return [self.value_of(element) for element in node.elements if not isinstance(element, ast.Ellipsis)]
         if isinstance(node, ast.ParenExpr):
-            return self.value_of(node.expr)
+            return self._evaluate(node.expr)
         if isinstance(node, ast.UnaryExpr):
             return self._unary(node)
         if isinstance(node, ast.BinaryExpr):
@@ -452,52 +466,36 @@ class _Converter:
                 return self._unification(node)
         if isinstance(node, ast.Interpolation):
             return self._interpolation(node)
-        return self.incomplete(node)
-
-    def _list(self, node: ast.ListLit) -> list:
-        values = []
-        for element in node.elements:
-            if isinstance(element, ast.Ellipsis):
-                continue
-            values.append(self.value_of(element))
-        return values
+        return _NOT_CONCRETE
 
     def _unary(self, node: ast.UnaryExpr) -> Any:
         if node.op in ("-", "+"):
-            operand = self.value_of(node.operand)
+            operand = self._evaluate(node.operand)
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
                 return -operand if node.op == "-" else operand
-        return self.incomplete(node)
+        return _NOT_CONCRETE
 
     def _disjunction(self, node: ast.BinaryExpr) -> Any:
         alternatives: list[ast.Node] = []
         _flatten(node, "|", alternatives)
         defaults = [alt.operand for alt in alternatives if isinstance(alt, ast.UnaryExpr) and alt.op == "*"]
-        if defaults:
-            values = [self.value_of(default) for default in defaults]
-            first = values[0]
-            if not _is_incomplete(first) and all(_same(first, other) for other in values[1:]):
-                return first
-        return self.incomplete(node)
+        if not defaults:
+            return _NOT_CONCRETE
+        return _agreed([self._evaluate(default) for default in defaults])
 
     def _unification(self, node: ast.BinaryExpr) -> Any:
         operands: list[ast.Node] = []
         _flatten(node, "&", operands)
-        values = [self.value_of(operand) for operand in operands]
-        first = values[0]
-        if not _is_incomplete(first) and all(_same(first, other) for other in values[1:]):
-            return first
-        return self.incomplete(node)
+        return _agreed([self._evaluate(operand) for operand in operands])
 
     def _interpolation(self, node: ast.Interpolation) -> Any:
         parts: list[str] = []
         for index, fragment in enumerate(node.fragments):
             parts.append(fragment.decode("utf-8", "replace") if isinstance(fragment, bytes) else fragment)
             if index < len(node.exprs):
-                value = self.value_of(node.exprs[index])
-                text = _interpolated_text(value)
+                text = _interpolated_text(self._evaluate(node.exprs[index]))
                 if text is None:
-                    return self.incomplete(node)
+                    return _NOT_CONCRETE
                 parts.append(text)
         joined = "".join(parts)
         return joined.encode("utf-8") if node.is_bytes else joined
@@ -517,7 +515,7 @@ def _flatten(node: ast.Node, op: str, into: list[ast.Node]) -> None:
 
 
 def _is_incomplete(value: Any) -> bool:
-    if isinstance(value, Incomplete):
+    if value is _NOT_CONCRETE or isinstance(value, Incomplete):
         return True
     if isinstance(value, dict):
         return any(_is_incomplete(item) for item in value.values())
@@ -526,8 +524,15 @@ def _is_incomplete(value: Any) -> bool:
     return False
 
 
-def _same(left: Any, right: Any) -> bool:
-    return type(left) is type(right) and left == right and not _is_incomplete(right)
+def _agreed(values: list[Any]) -> Any:
+    """Return the one concrete value all of `values` equal, or `_NOT_CONCRETE`."""
+    first = values[0]
+    if _is_incomplete(first):
+        return _NOT_CONCRETE
+    for other in values[1:]:
+        if type(other) is not type(first) or other != first or _is_incomplete(other):
+            return _NOT_CONCRETE
+    return first
 
 
 def _interpolated_text(value: Any) -> str | None:

@@ -191,11 +191,19 @@ class Parser:
         )
 
     def skip_to_decl_end(self, closing: str | None) -> None:
-        """Skip to the next `,` at this bracket depth (consumed) or the closing bracket (not consumed)."""
+        """Skip to where the next declaration can start.
+
+        That is after the next `,` at this bracket depth, or before the
+        closing bracket, or before the first token of a later line (most
+        declarations are one line, so resuming there loses the least).
+        """
         depth = 0
+        start_line = self.lines.line_of(self.tokens[self.i][2])
         while True:
-            kind = self.kind
+            kind, text, start, _ = self.tokens[self.i]
             if kind == KIND_EOF:
+                return
+            if depth == 0 and text != "\n" and start_line < self.lines.line_of(start):
                 return
             if kind in OPENERS or kind == KIND_INTERP_START:
                 depth += 1
@@ -284,15 +292,18 @@ class Parser:
             if kind == ")":
                 self.advance()
                 break
-            if kind == KIND_EOF:
+            if kind == KIND_EOF or kind in ("}", "]"):
                 self.error(open_start, open_end, "import group not closed: expected ')'")
                 break
             if kind == ",":
                 self.advance()
                 continue
+            before = self.i
             spec = self._parse_import_spec()
             if spec is None:
                 self.skip_to_decl_end(")")
+                if self.i == before:
+                    self.advance()
                 continue
             imports.append(spec)
             if self.kind not in (",", ")"):
@@ -321,8 +332,19 @@ class Parser:
         if kind == ",":
             self.advance()
         elif kind != KIND_EOF and kind != closing:
+            if self.errors and self._starts_line():
+                # Recovery from an earlier error (such as an unclosed
+                # bracket) left us at the start of the next declaration.
+                return
             self.error_at_token(f"expected a newline or ',' after the declaration, found {self.describe()}")
             self.skip_to_decl_end(closing)
+
+    def _starts_line(self) -> bool:
+        """Report whether the current token is on a later line than the previous token."""
+        if self.i == 0:
+            return True
+        previous_line = self.lines.line_of(self.tokens[self.i - 1][3])
+        return previous_line < self.lines.line_of(self.tokens[self.i][2])
 
     # Declarations
 
@@ -742,8 +764,19 @@ class Parser:
         return ast.BadExpr("", self.span(start, start))
 
     def _too_deep(self, start: int) -> ast.BadExpr:
+        """Report and skip an operand nested too deeply (with its brackets, if it has any)."""
         self.error_at_token(f"expression nested deeper than {MAX_NESTING} levels")
-        self.skip_to_decl_end(None)
+        while self.kind in UNARY_OPERATORS:
+            self.advance()
+        depth = 0
+        while self.kind != KIND_EOF:
+            kind = self.advance()[0]
+            if kind in OPENERS or kind == KIND_INTERP_START:
+                depth += 1
+            elif kind in CLOSERS or kind == KIND_INTERP_END:
+                depth -= 1
+            if depth <= 0:
+                break
         end = max(start, self.last_end())
         return ast.BadExpr(self.text[start:end], self.span(start, end))
 
@@ -807,7 +840,12 @@ class Parser:
 
     def _parse_paren(self) -> ast.ParenExpr:
         _, _, start, open_end = self.advance()
+        inner_start = self.i
         expr = self._parse_operand_expr("an expression after '('")
+        if self._at_label_end() and self.lines.line_of(self.tokens[inner_start][2]) > self.lines.line_of(start):
+            # `(` left open at the end of a line: the next line is a field.
+            self.i = inner_start
+            expr = ast.BadExpr("", self.span(open_end, open_end))
         end = self._close(")", start, open_end)
         return ast.ParenExpr(expr, self.span(start, end))
 
