@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from archon.runtime.cue.literals import decode_string
 from archon.runtime.diagnostics import Diagnostic, Span
 
 
@@ -387,8 +388,6 @@ _ATTRIBUTE_KEY = re.compile(r"\s*([\w$#-]+)\s*=(?!=)(.*)", re.DOTALL)
 
 def _attribute_items(body: str) -> list[tuple[str | None, str]]:
     """Split an attribute body at top-level commas into (key or None, value)."""
-    from archon.runtime.cue.literals import decode_string
-
     parts = []
     depth = 0
     start = 0

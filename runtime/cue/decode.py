@@ -29,13 +29,16 @@ is reported.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from archon.runtime.cue import ast
 from archon.runtime.cue.literals import decode_string, parse_number
-from archon.runtime.cue.parser import Parser, _ensure_recursion_limit
+from archon.runtime.cue.parser import Parser, ensure_recursion_limit
+from archon.runtime.cue.query import children
 from archon.runtime.cue.scanner import (
     KEYWORDS,
     KIND_ATTRIBUTE,
@@ -78,7 +81,7 @@ class Incomplete:
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
-    """What a decoded field carries besides its value."""
+    """The attributes and the `?`/`!` marker of a decoded field."""
 
     attributes: tuple[ast.Attribute, ...] = ()
     constraint: str | None = None  # "?" or "!"
@@ -89,8 +92,8 @@ class Struct(dict):
 
     `field_info` maps a key to its `FieldInfo` only for fields with
     attributes or a `?`/`!` marker. `attributes` are declaration attributes
-    (`@if(x)` on a line of their own); `embedded` holds embedded values that
-    are not structs, such as an incomplete comprehension.
+    (`@if(x)` on a line of their own). `embedded` contains the embedded
+    values that are not structs, such as an incomplete comprehension.
     """
 
     field_info: MappingProxyType | dict[str, FieldInfo] = MappingProxyType({})
@@ -118,7 +121,7 @@ def decode_value(text: str, filename: str = "<eval>") -> tuple[Any, list[Diagnos
     Text holding only one embedded value (as `cue eval -e expr` prints) decodes
     to that value; otherwise the result is a `Struct` of the top-level fields.
     """
-    _ensure_recursion_limit()
+    ensure_recursion_limit()
     result = scan(text)
     decoder = _Decoder(result, filename)
     if not result.errors:
@@ -137,6 +140,8 @@ class _Fallback(Exception):
 
 _EMBED = object()  # the "key" of an embedded value in a struct frame
 _UNSET = object()
+_json_loads = json.JSONDecoder(strict=False).decode
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_CONCRETE = object()
 _VALUE_ENDS = frozenset({",", "}", "]", KIND_ATTRIBUTE, KIND_EOF})
 _LABEL_KINDS = frozenset({KIND_IDENT}) | KEYWORDS
@@ -163,7 +168,7 @@ class _Decoder:
         struct = Struct()
         for decl in file.decls:
             self.converter.add_decl(struct, decl)
-        return self.converter.finish(struct, top=True), file.errors
+        return self.converter.finish(struct), file.errors
 
     # Fast path
 
@@ -199,10 +204,22 @@ class _Decoder:
 
             if kind == closer:
                 if not stack:
-                    return converter.finish(top, top=True)
+                    return converter.finish(top)
                 i += 1
                 value = converter.finish(container) if is_struct else container
                 container, is_struct, closer, key, constraint, value_index = stack.pop()
+                following = tokens[i][0]
+                if following == "," or following == closer:
+                    # Commonest case, inlined: nothing follows the value.
+                    if not is_struct:
+                        container.append(value)
+                    elif key is _EMBED or key in container or constraint:
+                        self._store(container, key, constraint, value, [])
+                    else:
+                        container[key] = value
+                    if following == ",":
+                        i += 1
+                    continue
                 i = self._after_value(container, is_struct, closer, key, constraint, value, i, value_index)
                 continue
 
@@ -233,7 +250,7 @@ class _Decoder:
             else:
                 key = None
                 if kind == "..." or kind == "for" or kind == "if":
-                    element, i = self._parse_with(i, "_parse_list_element")
+                    element, i = self._parse_with(i, "parse_list_element")
                     if not isinstance(element, ast.Ellipsis):
                         container.append(converter.value_of(element))
                     i = self._expect_separator(i, closer)
@@ -259,11 +276,18 @@ class _Decoder:
             if following == "," or following == closer:
                 value = _UNSET
                 if kind == KIND_STRING:
-                    if text[0] == '"' and "\\" not in text and not text.startswith('"""'):
-                        value = text[1:-1]
+                    if text[0] == '"' and not text.startswith('"""') and "\r" not in text:
+                        if "\\" not in text:
+                            value = text[1:-1]
+                        else:
+                            value = _json_string(text)
                 elif kind == KIND_INT:
                     if text.isdigit() and (text[0] != "0" or len(text) == 1):
                         value = int(text)
+                elif kind == KIND_FLOAT:
+                    value = _float(text)
+                elif kind == KIND_IDENT:
+                    value = self._incomplete_identifier(i)
                 elif kind == "true":
                     value = True
                 elif kind == "false":
@@ -283,17 +307,24 @@ class _Decoder:
             value, i = self._scalar(i)
             i = self._after_value(container, is_struct, closer, key, constraint, value, i, value_index)
 
+    def _incomplete_identifier(self, i: int) -> Incomplete:
+        """Return the `Incomplete` for a value that is one identifier, such as `string`."""
+        _, name, start, end = self.tokens[i]
+        span = Span(self.filename, self.lines.position(start), self.lines.position(end))
+        names = () if name in PREDECLARED or name.startswith("__") else (name,)
+        return Incomplete(name, span, names)
+
     def _skip_preamble(self) -> int:
         parser = self.parser
         parser.i = 0
-        parser._parse_package()
+        parser.parse_package()
         parser.parse_imports()
         if parser.errors:
             raise _Fallback
         return parser.i
 
     def _label_string(self, raw: str) -> str:
-        if raw[0] == '"' and "\\" not in raw and not raw.startswith('"""'):
+        if raw[0] == '"' and "\\" not in raw and "\r" not in raw and not raw.startswith('"""'):
             return raw[1:-1]
         value, errors = decode_string(raw)
         if errors or not isinstance(value, str):
@@ -306,7 +337,7 @@ class _Decoder:
         kind, text, _, _ = tokens[i]
         if tokens[i + 1][0] in _VALUE_ENDS:
             if kind == KIND_STRING:
-                if text[0] == '"' and "\\" not in text and not text.startswith('"""'):
+                if text[0] == '"' and "\\" not in text and "\r" not in text and not text.startswith('"""'):
                     return text[1:-1], i + 1
                 value, errors = decode_string(text)
                 if errors:
@@ -319,6 +350,8 @@ class _Decoder:
                 if problem:
                     raise _Fallback
                 return number, i + 1
+            if kind == KIND_IDENT:
+                return self._incomplete_identifier(i), i + 1
             if kind == "true":
                 return True, i + 1
             if kind == "false":
@@ -406,7 +439,7 @@ class _Converter:
             return
         struct.embedded = struct.embedded + (value,)
 
-    def finish(self, struct: Struct, top: bool = False) -> Any:
+    def finish(self, struct: Struct) -> Any:
         """Return the struct, or its one embedded value when it has no regular fields."""
         if len(struct.embedded) == 1 and not any(key[:1] not in ("#", "_") for key in struct):
             return struct.embedded[0]
@@ -506,6 +539,32 @@ class _Converter:
         return Incomplete(self.text[start:end], node.span, references(node))
 
 
+def _json_string(raw: str) -> Any:
+    """Decode a one-line double-quoted literal with JSON's decoder, or return `_UNSET`.
+
+    JSON's escapes mean the same in CUE, so a literal that JSON accepts
+    decodes to the same string. CUE-only escapes (`\\a`, `\\U...`) make JSON
+    fail, and the caller then uses `literals.decode_string`. It does the same
+    for a lone surrogate, which JSON accepts but CUE rejects.
+    """
+    try:
+        value = _json_loads(raw)
+    except ValueError:
+        return _UNSET
+    if "\\u" in raw and _SURROGATE.search(value):
+        return _UNSET
+    return value
+
+
+def _float(raw: str) -> Any:
+    # Python's float syntax accepts every CUE float literal the scanner
+    # produces, and rejects misplaced underscores as CUE does.
+    try:
+        return float(raw)
+    except ValueError:
+        return _UNSET
+
+
 def _flatten(node: ast.Node, op: str, into: list[ast.Node]) -> None:
     if isinstance(node, ast.BinaryExpr) and node.op == op:
         _flatten(node.left, op, into)
@@ -555,9 +614,9 @@ def _interpolated_text(value: Any) -> str | None:
 def references(node: ast.Node) -> tuple[str, ...]:
     """Return the names an expression refers to, in order of first use.
 
-    Selectors count by their root (`base` for `base.#up`); names bound
+    A selector counts by its root (`base` for `base.#up`). Names bound
     inside the expression (fields of its struct literals, `let`, `for`,
-    aliases) and predeclared names (`string`, `len`, ...) are left out.
+    aliases) are left out, and so are predeclared names (`string`, `len`).
     """
     found: dict[str, None] = {}
     _collect_references(node, frozenset(), found)
@@ -578,8 +637,6 @@ def _collect_references(node: ast.Node, bound: frozenset[str], found: dict[str, 
     elif isinstance(node, ast.Alias):
         _collect_references(node.expr, bound, found)
     else:
-        from archon.runtime.cue.query import children
-
         for child in children(node):
             _collect_references(child, bound, found)
 

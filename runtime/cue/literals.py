@@ -1,12 +1,12 @@
 """Values of CUE number, string and byte literals.
 
 The rules follow the CUE spec (cuelang.org/docs/reference/spec, sections
-"Numeric literals" and "String and byte sequence literals") as implemented by
-cue v0.17: `\\x` and octal escapes only in byte literals, `\\u`/`\\U` escapes
-with surrogate pairs joined, `#` padding changing the escape delimiter to
-`\\#`, carriage returns dropped, and multi-line literals losing their opening
-newline, their closing line and, on every line, the closing quote's
-indentation.
+"Numeric literals" and "String and byte sequence literals") as cue v0.17
+implements them. `\\x` and octal escapes are allowed only in byte literals.
+`\\u`/`\\U` escapes of a surrogate pair join into one character. `#` padding
+changes the escape delimiter to `\\#`. Carriage returns are dropped. A
+multi-line literal loses its opening newline, its closing line and, on every
+line, the closing quote's indentation.
 
 Errors are `(fragment_index, start, end, message)` with offsets into the raw
 fragment text, so a caller can place them exactly in the source.
@@ -118,10 +118,10 @@ def decode_string(raw: str) -> tuple[str | bytes, list[LiteralError]]:
 def decode_fragments(fragments: list[str]) -> tuple[list[str | bytes], list[LiteralError]]:
     """Return the literal values of the text parts of a string.
 
-    `fragments` are the raw source pieces of one string literal: for an
-    interpolation `"a \\(x) b"` they are `'"a \\('` and `') b"'`; for a plain
-    literal, the one literal. Each piece's value is returned without its
-    delimiters, with escapes decoded and multi-line indentation removed.
+    `fragments` are the raw source pieces of one string literal. For an
+    interpolation `"a \\(x) b"` they are `'"a \\('` and `') b"'`, and a plain
+    literal is its own one fragment. Each piece's value comes back without
+    its delimiters, with escapes decoded and multi-line indentation removed.
     """
     info = QuoteInfo(fragments[0])
     errors: list[LiteralError] = []

@@ -1,10 +1,11 @@
 """Error-tolerant recursive-descent parser for CUE.
 
-`parse` never raises. Each syntax problem becomes one `Diagnostic` (code
-`syntax`, at most one per line so that one typo does not flood an editor)
-and parsing resumes at the next declaration, which is usually the next line
-because newlines end declarations. Unparsable text is kept in `BadDecl` and
-`BadExpr` nodes so that spans still cover the whole file.
+`parse` never raises (tests/runtime/test_cue_fuzz.py feeds it every prefix
+of several files and thousands of random mutations). Each syntax problem
+becomes one `Diagnostic` with code `syntax`. Only the first problem of a line
+is reported, so that one typo does not flood an editor. Parsing resumes at
+the next declaration, which is usually the next line because newlines end
+declarations. Unparsable text is kept in `BadDecl` and `BadExpr` nodes.
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ BINARY_PRECEDENCE = {
     "+": 6, "-": 6,
     "*": 7, "/": 7,
 }
-# NOTE: cue v0.17 only offers these as builtin functions (`div(7, 2)`); the
+# NOTE: cue v0.17 only offers these as builtin functions (`div(7, 2)`). The
 # parser also accepts the older infix form `7 div 2` at precedence 7, which
-# `cue` itself rejects, so such text still gets an error at evaluation.
+# `cue` itself rejects, so such text only gets an error at evaluation.
 WORD_OPERATORS = frozenset({"div", "mod", "quo", "rem"})
 UNARY_OPERATORS = frozenset({"+", "-", "!", "*", "!=", "<", "<=", ">", ">=", "=~", "!~"})
 CLAUSE_KEYWORDS = frozenset({"for", "if", "let", "in"})
@@ -67,7 +68,7 @@ _RECURSION_LIMIT = 12 * MAX_NESTING + 2000
 
 def parse(text: str, filename: str = "<input>") -> ast.File:
     """Parse CUE source text; never raises, syntax errors land in `File.errors`."""
-    _ensure_recursion_limit()
+    ensure_recursion_limit()
     parser = Parser(scan(text), filename)
     try:
         return parser.parse_file()
@@ -77,7 +78,7 @@ def parse(text: str, filename: str = "<input>") -> ast.File:
 
 def parse_expr(text: str, filename: str = "<input>") -> tuple[ast.Node, list[Diagnostic]]:
     """Parse one expression; text after it is reported as an error."""
-    _ensure_recursion_limit()
+    ensure_recursion_limit()
     parser = Parser(scan(text), filename)
     try:
         expr = parser.parse_expr()
@@ -91,7 +92,7 @@ def parse_expr(text: str, filename: str = "<input>") -> tuple[ast.Node, list[Dia
     return expr, parser.finish_errors()
 
 
-def _ensure_recursion_limit() -> None:
+def ensure_recursion_limit() -> None:
     if sys.getrecursionlimit() < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
 
@@ -222,7 +223,7 @@ class Parser:
 
     def parse_file(self) -> ast.File:
         attributes = self._parse_preamble_attributes()
-        package = self._parse_package()
+        package = self.parse_package()
         imports = self.parse_imports()
         decls = self.parse_decls(None, imports)
         end = len(self.text)
@@ -249,7 +250,7 @@ class Parser:
         kind, text, _, _ = self.tokens[self.i]
         return kind == KIND_IDENT and text == "package" and self.peek() not in (":", "?", "!", "=")
 
-    def _parse_package(self) -> ast.PackageClause | None:
+    def parse_package(self) -> ast.PackageClause | None:
         if not self._at_package_clause():
             return None
         _, _, start, end = self.advance()
@@ -871,7 +872,7 @@ class Parser:
                 break
 
             element_start = self.i
-            element = self._parse_list_element()
+            element = self.parse_list_element()
             if self.i == element_start:
                 self.error_at_token(f"expected a list element, found {self.describe()}")
                 self.advance()
@@ -910,7 +911,7 @@ class Parser:
                 return
             self.advance()
 
-    def _parse_list_element(self) -> ast.Node:
+    def parse_list_element(self) -> ast.Node:
         kind = self.kind
         if kind == "...":
             return self._parse_ellipsis()

@@ -1,9 +1,9 @@
 """Print a CUE syntax tree back as source text.
 
 The output parses to the same structure (`ast.dump`) as the tree it came
-from. It keeps field doc comments but drops other comments, and it lays out
-structs one declaration per line with tab indentation; it does not try to
-match `cue fmt` byte for byte (no column alignment, lists on one line).
+from. It keeps field doc comments but drops other comments. Structs get
+one declaration per line with tab indentation, and lists stay on one line.
+The output does not try to match `cue fmt` byte for byte (no alignment).
 """
 
 from __future__ import annotations

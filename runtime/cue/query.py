@@ -178,7 +178,7 @@ def _contains(span: Span, position: Position) -> bool:
 
 
 def field_at(file: ast.File, line: int, column: int) -> tuple[str, ...] | None:
-    """Return the path of the innermost field whose span holds the position, or None.
+    """Return the path of the innermost field whose span contains the position, or None.
 
     The end of a span counts as inside, so a cursor right after `a: 1` is in `a`.
     """
@@ -216,7 +216,7 @@ def _descend_value(value: ast.Node, position: Position, path: list[str]) -> None
 
 
 def nodes_at(node: ast.Node, line: int, column: int) -> list[ast.Node]:
-    """Return the chain of nodes whose spans hold the position, outermost first."""
+    """Return the chain of nodes whose spans contain the position, outermost first."""
     position = Position(line, column)
     chain = [node]
     current = node
@@ -231,5 +231,5 @@ def nodes_at(node: ast.Node, line: int, column: int) -> list[ast.Node]:
 
 
 def node_at(node: ast.Node, line: int, column: int) -> ast.Node:
-    """Return the innermost node whose span holds the position."""
+    """Return the innermost node whose span contains the position."""
     return nodes_at(node, line, column)[-1]

@@ -2,7 +2,7 @@
 
 Every prefix of a few fixtures (text cut off while typing) and a seeded
 loop of random mutations go through the parser, the printer and the
-decoder; a failure prints the input that caused it.
+decoder. A failed assert shows the input that caused it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def end_position(text: str) -> Position:
 
 
 def check(text: str) -> None:
+    try:
+        check_unguarded(text)
+    except Exception as error:
+        raise AssertionError(f"failed on input {text!r}") from error
+
+
+def check_unguarded(text: str) -> None:
     file = parse(text)
     last = end_position(text)
     for error in file.errors:
