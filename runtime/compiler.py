@@ -442,7 +442,8 @@ def copy_action(source: llb.State, src: str, dest: str):
 
     A directory's contents land in dest, a file lands at dest (inside it when
     dest ends with "/"), and a wildcard copies every match into dest under
-    its own name, failing when nothing matches.
+    its own name, failing when nothing matches. A matched directory keeps
+    its name only when BuildKit's dirCopyContents is off for the pattern.
     """
     wildcard = any(character in src for character in "*?[")
     if wildcard and not dest.endswith("/"):
@@ -452,7 +453,7 @@ def copy_action(source: llb.State, src: str, dest: str):
         src,
         dest,
         follow_symlinks=True,
-        dir_copy_contents=True,
+        dir_copy_contents=not wildcard,
         create_dest_path=True,
         allow_wildcard=wildcard,
         allow_empty_wildcard=False,
