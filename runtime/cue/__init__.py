@@ -1,7 +1,8 @@
 """An error-tolerant CUE parser (syntax only) and a decoder for `cue eval` output.
 
-- `parse(text, filename)` returns a `File` and never raises; syntax errors
-  are `Diagnostic`s (code `syntax`) in `File.errors`.
+- `parse(text, filename)` returns a `File` and never raises (checked by
+  tests/runtime/test_cue_fuzz.py); syntax errors are `Diagnostic`s (code
+  `syntax`) in `File.errors`.
 - `find_field`, `find_fields`, `field_span`, `field_at`, `node_at`, `walk`
   and `Visitor` navigate the tree for editor features.
 - `format_node(node)` prints a tree back as CUE text.

@@ -116,7 +116,7 @@ def field_info(struct: dict, key: str) -> FieldInfo | None:
 
 
 def decode_value(text: str, filename: str = "<eval>") -> tuple[Any, list[Diagnostic]]:
-    """Convert `cue eval` output into Python values; never raises.
+    """Convert `cue eval` output into Python values; never raises (the fuzz tests check it).
 
     Text holding only one embedded value (as `cue eval -e expr` prints) decodes
     to that value; otherwise the result is a `Struct` of the top-level fields.

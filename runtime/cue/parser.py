@@ -67,7 +67,7 @@ _RECURSION_LIMIT = 12 * MAX_NESTING + 2000
 
 
 def parse(text: str, filename: str = "<input>") -> ast.File:
-    """Parse CUE source text; never raises, syntax errors land in `File.errors`."""
+    """Parse CUE source text; syntax errors land in `File.errors` and it never raises (see above)."""
     ensure_recursion_limit()
     parser = Parser(scan(text), filename)
     try:
@@ -253,7 +253,7 @@ class Parser:
     def parse_package(self) -> ast.PackageClause | None:
         if not self._at_package_clause():
             return None
-        _, _, start, end = self.advance()
+        start = self.advance()[2]
         if self.kind != KIND_IDENT:
             self.error_at_token(f"expected a package name after 'package', found {self.describe()}")
             self.skip_to_decl_end(None)
@@ -407,7 +407,7 @@ class Parser:
             return self.parse_attribute()
         if kind == "...":
             return self._parse_ellipsis()
-        if kind == "let" and self.peek() == KIND_IDENT and self.peek(2) == "=":
+        if kind == "let" and not self._at_label_end(1):
             let = self._parse_let()
             let.doc = self._doc_for(let.span)
             return let
@@ -502,7 +502,7 @@ class Parser:
         ):
             return format_node(expr), "pattern"
 
-        text = self._source(expr)
+        text = " ".join(self._source(expr).split())
         self.error(
             self.lines.offset(expr.span.start.line, expr.span.start.column),
             self.lines.offset(expr.span.end.line, expr.span.end.column),
@@ -653,11 +653,16 @@ class Parser:
                 return expr
 
     def _parse_selector(self, operand: ast.Node) -> ast.Node:
-        self.advance()  # `.`
+        dot_end = self.advance()[3]
         kind, text, start, end = self.tokens[self.i]
-        if kind == KIND_IDENT or kind in CLAUSE_KEYWORDS or kind in ("true", "false", "null"):
+        if self.lines.line_of(start) > self.lines.line_of(dot_end):
+            # `x.` at the end of a line is unfinished typing; the next line
+            # is most likely a declaration of its own.
+            self.error(dot_end - 1, dot_end, "expected a field name after '.', found end of line")
+            selector: ast.Node = ast.Ident("", self.span(dot_end, dot_end))
+        elif kind == KIND_IDENT or kind in CLAUSE_KEYWORDS or kind in ("true", "false", "null"):
             self.advance()
-            selector: ast.Node = ast.Ident(text, self.span(start, end))
+            selector = ast.Ident(text, self.span(start, end))
         elif kind == KIND_STRING:
             selector = self._parse_string()
         else:

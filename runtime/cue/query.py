@@ -25,7 +25,17 @@ def _child_fields(cls: type) -> tuple[str, ...]:
 
 
 def children(node: ast.Node) -> Iterator[ast.Node]:
-    """Yield the direct child nodes of `node`, in source order."""
+    """Yield the direct child nodes of `node`, in source order.
+
+    Comments are not children; a file lists them in `File.comments`.
+    """
+    if isinstance(node, ast.File):
+        yield from node.attributes
+        if node.package is not None:
+            yield node.package
+        yield from node.imports
+        yield from node.decls
+        return
     if isinstance(node, ast.Field):
         if node.alias is not None:
             yield node.alias

@@ -7,8 +7,8 @@ resume it. The first is a string that the fast string patterns cannot match
 second is an attribute with nested brackets or quotes, and the third the
 `)` that ends an interpolated expression.
 
-Commas are inserted after the last token of a line as the CUE spec says:
-after an identifier, keyword, `_|_`, number, string (also an interpolation),
+Commas are inserted after the last token of a line, following the CUE
+spec: after an identifier, keyword, `_|_`, number, string (also an interpolation),
 attribute, `)`, `]`, `}`, `?`, `;` or `...`. As in cue v0.17's own scanner, an
 inserted comma is dropped again when the next line starts with `,` or `:`.
 
@@ -188,7 +188,7 @@ class ScanResult:
 
 
 def scan(text: str) -> ScanResult:
-    """Split `text` into tokens; never raises, problems land in `errors`."""
+    """Split `text` into tokens; problems land in `errors` (the fuzz tests check it never raises)."""
     return _Scanner(text).run()
 
 

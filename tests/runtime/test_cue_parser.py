@@ -37,6 +37,7 @@ from archon.runtime.cue import (
     find_fields,
     format_node,
     node_at,
+    nodes_at,
     parse,
     parse_expr,
     scan,
@@ -762,6 +763,19 @@ def test_walk_visits_parents_first():
     ]
 
 
+def test_walk_file_in_source_order():
+    file = parse('@a()\npackage p\nimport "x"\n// note\nb: 1\n')
+    assert [type(node).__name__ for node in walk(file)] == [
+        "File", "Attribute", "PackageClause", "ImportSpec", "Field", "Ident", "NumberLit",
+    ]
+
+
+def test_nodes_at_outermost_first():
+    file = parse("a: {b: [1, x]}\n")
+    chain = [type(node).__name__ for node in nodes_at(file, 1, 12)]
+    assert chain == ["File", "Field", "StructLit", "Field", "ListLit", "Ident"]
+
+
 # Errors and recovery
 
 
@@ -802,6 +816,8 @@ def test_errors_have_code_syntax():
         ("X = 3\n", [(1, 6, "expected ':' after the aliased label X=3")]),
         ("a: [1,, 2]\n", [(1, 7, "unexpected ',' in the list: expected an element")]),
         ("for x y {}\n", [(1, 7, "expected 'in' in the for clause, found identifier y")]),
+        ("let x\nb: 1\n", [(1, 6, "expected '=' after let x, found end of line")]),
+        ("a: op.\nb: 1\n", [(1, 6, "expected a field name after '.', found end of line")]),
     ],
 )
 def test_syntax_errors(text, expected):
@@ -813,9 +829,9 @@ def test_one_error_per_line():
 
 
 def test_recovery_keeps_later_fields():
-    file = parse("a: 1\nb: 1 2 3\nc: (\nd: 4\ne: [1, 2\nf: 6\n")
+    file = parse("a: 1\nb: 1 2 3\nc: (\nd: 4\ne: [1, 2\nf: 6\ng: op.\nh: 7\ni: 8 +\nj: 9\nk: 10\n")
     labels = [decl.label for decl in file.decls if isinstance(decl, Field)]
-    assert labels == ["a", "b", "c", "d", "e", "f"]
+    assert labels == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "k"]
 
 
 def test_recovery_after_bad_declaration():
