@@ -96,7 +96,7 @@ _MASTER = re.compile(
     [ \t\r\n]*
     (?:
         (?P<bottom>_\|_)
-      | (?P<label>{_IDENT})[ \t]*:
+      | (?P<label>{_IDENT}[ \t]*:)
       | (?P<ident>{_IDENT})
       | (?P<punct>{_PUNCT})
       | (?P<string>{_FAST_STRING})
@@ -241,7 +241,7 @@ class _Scanner:
                 group = m.lastindex
                 value = m[group]
                 end = m.end()
-                start = end - len(value) if group != label else m.start(group)
+                start = end - len(value)
 
                 if insert:
                     newline = find("\n", last_end, start)
@@ -267,7 +267,8 @@ class _Scanner:
                 elif group == label:
                     # An identifier directly followed by `:`, the commonest
                     # pair in eval output, matched in one step.
-                    append((value if value in keywords else KIND_IDENT, value, start, start + len(value)))
+                    name = value[:-1].rstrip()
+                    append((name if name in keywords else KIND_IDENT, name, start, start + len(name)))
                     append((":", ":", end - 1, end))
                     insert = False
                 elif group == string:
