@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archon.lsp.documents import Snapshot
-from archon.runtime.diagnostics import ConfigError, Diagnostic, Severity, Span
+from archon.runtime.diagnostics import ConfigError, Diagnostic, Severity
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +200,6 @@ def _spec_diagnostics(configuration: Any, found: list[Diagnostic]) -> list[Diagn
 def _compile(configuration: Any) -> tuple[Any, list[Diagnostic]]:
     if configuration.value is None or not configuration.ok:
         return None, []
-    # A value left open by an unset input cannot compile; `load` already
-    # reported it, and the compiler would only repeat it.
-    if any(item.code in INCOMPLETE_CODES for item in configuration.diagnostics):
-        return None, []
     try:
         from archon.runtime.compiler import compile_configuration
     except ImportError:
@@ -240,29 +236,3 @@ def _describe_failure(problem: Exception) -> str:
     hint = getattr(problem, "hint", None)
     text = f"{type(problem).__name__}: {problem}" if not str(problem) else str(problem)
     return f"{text} ({hint})" if hint else text
-
-
-def diagnostic_files(diagnostics: list[Diagnostic]) -> set[str]:
-    """Return every file a diagnostic or its related information points into."""
-    files = set()
-    for diagnostic in diagnostics:
-        if diagnostic.span is not None:
-            files.add(diagnostic.span.file)
-    return files
-
-
-def without_span_on(diagnostics: list[Diagnostic], fallback: Span) -> list[Diagnostic]:
-    """Give diagnostics that have no place in a file the fallback span, keeping the rest."""
-    placed = []
-    for diagnostic in diagnostics:
-        if diagnostic.span is None:
-            diagnostic = Diagnostic(
-                diagnostic.message,
-                fallback,
-                diagnostic.severity,
-                diagnostic.code,
-                diagnostic.hint,
-                diagnostic.related,
-            )
-        placed.append(diagnostic)
-    return placed

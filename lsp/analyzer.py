@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from archon.lsp import analysis as passes
-from archon.lsp.documents import Documents, Snapshot, package_folder, uri_to_path
+from archon.lsp.documents import Documents, Snapshot, package_folder, path_to_uri, uri_to_path
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +186,12 @@ class Analyzer:
         return (tuple(sorted(snapshot.versions.items())), self.generation, state.disk_generation)
 
     def _start_fast(self, path: str) -> None:
-        document_text = self._documents.text_of(self._uri_of(path))
+        document_text = self._documents.text_of(path_to_uri(path))
         if document_text is None:
             return
         version = self._versions.get(path)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
 
         def run() -> tuple[Any, list] | None:
             # A later edit already queued its own pass: skip this one.
@@ -199,9 +200,9 @@ class Analyzer:
             return passes.fast_check(path, document_text)
 
         future = loop.run_in_executor(self._fast_pool, run)
-        future.add_done_callback(lambda done: self._finish_fast(path, version, done))
+        future.add_done_callback(lambda done: self._finish_fast(path, version, done, started))
 
-    def _finish_fast(self, path: str, version: int | None, done: asyncio.Future) -> None:
+    def _finish_fast(self, path: str, version: int | None, done: asyncio.Future, started: float) -> None:
         if done.cancelled():
             return
         if done.exception() is not None:
@@ -211,6 +212,7 @@ class Analyzer:
         if self._closed or outcome is None or self._documents.version_of(path) != version:
             return
         parsed, diagnostics = outcome
+        log.debug("fast pass of %s version %s: %.0f ms, %d diagnostics", path, version, (time.perf_counter() - started) * 1000, len(diagnostics))
         self._parsed[path] = (version, parsed)
         result = FastResult(path, version, parsed, diagnostics)
         for listener in self.fast_listeners:
@@ -274,11 +276,6 @@ class Analyzer:
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _uri_of(self, path: str) -> str:
-        from archon.lsp.documents import path_to_uri
-
-        return path_to_uri(path)
-
     def reset_evaluator(self) -> None:
         """Create a new evaluator on the next pass, after the cue binary setting changed."""
         self._evaluator = None
@@ -290,6 +287,3 @@ def _call_listener(listener: Callable, *args: Any) -> None:
     except Exception:  # noqa: BLE001 - one failing feature must not stop the others
         log.exception("listener %s failed", getattr(listener, "__qualname__", listener))
 
-
-def is_in_package(path: str, folder: str) -> bool:
-    return os.path.dirname(path) == folder

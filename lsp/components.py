@@ -1,4 +1,4 @@
-"""Components of a document: where they are written and what the analysis knows of them.
+"""Components of a document: where they are written and what the analysis found about them.
 
 Shared by hover, code lenses and document symbols. A component's place
 comes from the syntax tree of the buffer when the component is written in
@@ -18,6 +18,7 @@ from archon.lsp import cursor
 from archon.lsp.speccheck import walk
 from archon.runtime.cue.ast import Ident
 from archon.runtime.diagnostics import Span
+from archon.runtime.values import ops_of
 
 if TYPE_CHECKING:
     from archon.lsp.server import ArchonLanguageServer
@@ -168,7 +169,7 @@ def summarize_component(
         return None
 
     if info is not None:
-        ops = len(info.value.get("#up", []))
+        ops = len(ops_of(info.value) or [])
         doc = info.doc
     else:
         ops = len(cursor.up_elements(field))

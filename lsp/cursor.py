@@ -25,9 +25,9 @@ from archon.runtime.cue.ast import (
     StructLit,
 )
 from archon.runtime.diagnostics import Span
+from archon.runtime.values import UP_LABELS
 
 _SPAN_SLOTS = frozenset({"span", "label_span", "name_span", "path_span"})
-UP = "#up"
 
 
 def contains(span: Span, line: int, column: int) -> bool:
@@ -207,10 +207,10 @@ def op_of_struct(struct: StructLit, path: list[Node], aliases: set[str]) -> str 
 
 
 def is_component_field(field: Field) -> bool:
-    """Tell whether a field's written value has an `#up` field (`a: #up: [...]` or `a: {#up: [...]}`)."""
+    """Tell whether a field's written value has a `$up` (or legacy `#up`) field: `a: $up: [...]` or `a: {$up: [...]}`."""
     from archon.runtime import source
 
-    return any(child.label == UP for child in source.fields_of(field.value))
+    return any(child.label in UP_LABELS for child in source.fields_of(field.value))
 
 
 def iter_component_fields(parsed: File) -> Iterator[tuple[tuple[str, ...], Field]]:
@@ -218,7 +218,7 @@ def iter_component_fields(parsed: File) -> Iterator[tuple[tuple[str, ...], Field
     from archon.runtime import source
 
     for field_path, field in source.iter_fields(parsed):
-        if field.label != UP and is_component_field(field):
+        if field.label not in UP_LABELS and is_component_field(field):
             yield field_path, field
 
 
@@ -233,6 +233,6 @@ def up_elements(field: Field) -> list[Node]:
     from archon.runtime import source
 
     for child in source.fields_of(field.value):
-        if child.label == UP and isinstance(child.value, ListLit):
+        if child.label in UP_LABELS and isinstance(child.value, ListLit):
             return list(child.value.elements)
     return []

@@ -1,11 +1,11 @@
 """`dagger-lsp`: Archon's language server.
 
-One pygls server object carries the shared state (open documents, the
-analyzer, the selected environment, run results); each feature module under
-`archon.lsp.features` registers its handlers on it. Every handler runs
-inside `ArchonLanguageServer.guard`, the server's error boundary: an
-exception becomes a JSON-RPC error (for a request) and a logged error, and
-the server goes on serving.
+One pygls server object carries the shared state: open documents, the
+analyzer, the selected environment and run results. Each feature module
+under `archon.lsp.features` registers its handlers on it. Every handler
+runs inside `ArchonLanguageServer.guard`, the server's error boundary. An
+exception there becomes a logged error (and, for a request, a JSON-RPC
+error), and the server goes on serving.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ log = logging.getLogger("archon.lsp")
 
 SERVER_NAME = "dagger-lsp"
 
-# Tests set this to an LSP method or command name; its handler then raises
-# before doing any work, which exercises the error boundary end to end.
+# Tests set this to an LSP method or command name. Its handler then raises
+# before doing any work, so tests reach the error boundary end to end.
 FAULT_VARIABLE = "ARCHON_LSP_FAULT"
 
 # Copied from a handler to its guard. Annotations stay behind: pygls would
@@ -77,8 +77,8 @@ class ArchonProtocol(LanguageServerProtocol):
         return result
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
-        # pygls runs a command inside its executeCommand generator: cancelling
-        # the request answers RequestCancelled but leaves the command's own
+        # pygls runs a command inside its executeCommand generator. Cancelling
+        # the request sends RequestCancelled but leaves the command's own
         # task running, so that task is cancelled here.
         task = self.command_tasks.pop(msg_id, None)
         super()._handle_cancel_notification(msg_id)
@@ -87,10 +87,10 @@ class ArchonProtocol(LanguageServerProtocol):
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
-        # pygls picks the first encoding of the client's list that it knows.
-        # Archon takes UTF-8 whenever it is offered, else UTF-16; putting the
-        # choice first makes pygls agree, so that its incremental edits and
-        # Archon's ranges use the same units.
+        # pygls picks the first encoding of the client's list that it
+        # supports. Archon takes UTF-8 whenever it is offered, else UTF-16.
+        # Leaving only that choice in the list makes pygls agree, so that its
+        # incremental edits and Archon's ranges use the same units.
         general = params.capabilities.general
         offered = list(general.position_encodings or []) if general else []
         chosen = choose_encoding(offered)
@@ -144,7 +144,7 @@ class ArchonLanguageServer(LanguageServer):
         A failing request handler raises a JSON-RPC internal error naming
         the method and the exception; a failing notification handler is
         logged and dropped. Cancellation passes through, so that pygls
-        answers a cancelled request with RequestCancelled.
+        responds to a cancelled request with RequestCancelled.
         """
         logger = logging.getLogger(f"archon.lsp.features.{feature}")
         fault = self._fault

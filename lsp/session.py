@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ComponentResult:
-    """How a component fared in the last run that included it.
+    """The outcome of a component in the last run that included it.
 
-    `status` is `succeeded`, `failed` or `cancelled`; `cached` is true when
+    `status` is `succeeded`, `failed` or `cancelled`. `cached` is true when
     every vertex of the component came from the cache.
     """
 
@@ -76,3 +76,40 @@ class Session:
     def result_of(self, folder: str, component: str) -> ComponentResult | None:
         with self._lock:
             return self.results.get((folder, component))
+
+
+def history_results(folder: str, environment: str | None, digests: dict[str, str]) -> dict[str, ComponentResult]:
+    """Read the outcome of each component in the environment's latest recorded run.
+
+    Called in worker threads. digests maps component paths to the digest of
+    the vertex each one ends on. A component whose vertex the run did not
+    record is left out.
+    """
+    if environment is None or not digests:
+        return {}
+    try:
+        workspace = environments.find_workspace(folder)
+        if workspace is None or not workspace.history_path.exists():
+            return {}
+        from archon.engine.history import open_history
+
+        with open_history(workspace) as history:
+            run = history.latest_run(environment)
+            if run is None:
+                return {}
+            records = {record.digest: record for record in history.vertices(run.id)}
+    except Exception as problem:  # noqa: BLE001 - hovers and lenses go on without the history
+        log.warning("could not read the run history of %s: %s", folder, problem)
+        return {}
+
+    results = {}
+    for path, digest in digests.items():
+        record = records.get(digest)
+        if record is None:
+            continue
+        if record.exit_code not in (None, 0):
+            status = "failed"
+        else:
+            status = run.status
+        results[path] = ComponentResult(status, record.duration, record.cached, run.ended_at or run.started_at)
+    return results

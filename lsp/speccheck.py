@@ -64,7 +64,7 @@ def check_file(parsed: File) -> list[Diagnostic]:
     for node in walk(parsed.decls):
         if isinstance(node, SelectorExpr) and _is_spec_reference(node, aliases):
             name = node.name
-            if name.startswith("#") and name not in definitions:
+            if name not in definitions:
                 close = suggest(name, list(definitions))
                 hint = f"did you mean `{node.operand.name}.{close}`?" if close else f"definitions of {SPEC_IMPORT_PATH}: {', '.join(definitions)}"
                 diagnostics.append(

@@ -32,7 +32,7 @@ _IMPORT_LINE = re.compile(r'^\s*(?:import\s+)?(?:[A-Za-z_][\w]*\s+)?"(?P<partial
 _FIELD_START = re.compile(r"(?:^|[{,])\s*(?P<partial>[A-Za-z_#][\w]*)?$")
 _VALUE_START = re.compile(r":\s*(?:[^\s:{},]*\s*&\s*)?(?P<partial>[A-Za-z_][\w.]*)?$")
 _DO_IN_STRUCT = re.compile(r'(?:^|[{,\s])do\s*:\s*"(?P<op>[\w-]+)"')
-_DEFINITION_BEFORE = re.compile(r"(?P<alias>[A-Za-z_]\w*)\.(?P<definition>#\w+)\s*&\s*(?:\(\s*)?$")
+_DEFINITION_BEFORE = re.compile(r"(?P<alias>[A-Za-z_]\w*)\.(?P<definition>#?\w+)\s*&\s*(?:\(\s*)?$")
 
 
 def catalog_packages() -> list[str]:

@@ -18,6 +18,7 @@ from lsprotocol import types
 
 from archon.lsp import cursor
 from archon.lsp.components import ComponentSummary, summarize_component
+from archon.lsp.session import history_results
 from archon.lsp.view import DocumentView, open_view
 
 if TYPE_CHECKING:
@@ -119,6 +120,11 @@ async def hover_at(server: "ArchonLanguageServer", view: DocumentView, line: int
             text = input_markdown(configuration.inputs[dotted], environment)
         else:
             summary = summarize_component(server, view, analysis, target.path)
+            if summary is not None and summary.last_run is None and summary.digest and analysis.environment is not None:
+                loop = asyncio.get_running_loop()
+                recorded = await loop.run_in_executor(None, history_results, view.folder, analysis.environment.name, {summary.path: summary.digest})
+                if summary.path in recorded:
+                    summary.last_run = recorded[summary.path].describe() + " (run history)"
             if summary is not None:
                 text = component_markdown(summary)
     if not text:

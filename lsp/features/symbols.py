@@ -1,6 +1,6 @@
 """Document symbols: the fields of a file as a tree, components marked as classes.
 
-Components (fields written with `#up`, or found as components by the last
+Components (fields written with `$up`, or found as components by the last
 analysis) are `Class` symbols whose children are their ops, named by the
 op (`exec`, `load`); definitions are `Interface`, inputs `Variable`, and
 other fields `Field`, nested as written.
@@ -16,6 +16,7 @@ from lsprotocol import types
 from archon.lsp import cursor
 from archon.lsp.view import DocumentView, open_view
 from archon.runtime.cue.ast import Embedding, Field, SelectorExpr, StringLit
+from archon.runtime.values import UP_LABELS
 
 if TYPE_CHECKING:
     from archon.lsp.server import ArchonLanguageServer
@@ -66,7 +67,7 @@ def _field_symbol(view: DocumentView, field: Field, prefix: tuple[str, ...], com
     children: list[types.DocumentSymbol] = []
     if depth < MAX_DEPTH:
         for child in source.fields_of(field.value):
-            if child.label == cursor.UP:
+            if child.label in UP_LABELS:
                 children.extend(_op_symbols(view, child, aliases))
             else:
                 children.append(_field_symbol(view, child, path, components, aliases, depth + 1))

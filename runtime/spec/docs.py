@@ -1,10 +1,11 @@
 """Documentation of the op spec, read from the doc comments of `op.cue`.
 
-Each op definition (`#FetchContainer: {do: "fetch-container", ...}`) has a
-doc comment, and so has each of its fields. `OP_DOCS` maps the op name (the
-value of `do:`) to an `OpDoc`; `DEFINITION_DOCS` maps every definition of
-the package (`#Exec`, and also `#Component`, `#Dir`, `#Secret`) to one. The
-file is parsed with Archon's own CUE parser once, on first use.
+Each op (`FetchContainer: {do: "fetch-container", ...}`, aliased as the
+closed definition `#FetchContainer`) has a doc comment, and so has each of
+its fields. `OP_DOCS` maps the op name (the value of `do:`) to an `OpDoc`.
+`DEFINITION_DOCS` maps every top-level label of the package (`Exec`,
+`#Exec`, and also `#Component`, `#Dir`, `#Secret`) to one. The file is
+parsed with Archon's own CUE parser once, on first use.
 """
 
 from __future__ import annotations
@@ -50,34 +51,48 @@ class OpDoc:
 
 
 def read_docs(path: Path = OP_CUE) -> dict[str, OpDoc]:
-    """Parse the spec file and return an OpDoc per definition, keyed by `#Name`."""
+    """Parse the spec file and return an OpDoc per top-level struct and definition, keyed by label.
+
+    An op is written once as an open struct (`Exec: {do: "exec", ...}`) and
+    aliased as a closed definition (`#Exec: Exec`); both labels map to the
+    op's OpDoc, whose `definition` is the label used in the alias's place.
+    """
     from archon.runtime.cue import parse
-    from archon.runtime.cue.ast import Field, StringLit, StructLit
+    from archon.runtime.cue.ast import Field, Ident, StringLit, StructLit
 
     text = path.read_text(encoding="utf-8")
     parsed = parse(text, str(path))
     lines = text.splitlines()
+    fields = {item.label: item for item in parsed.decls if isinstance(item, Field) and item.label_kind in ("identifier", "definition")}
+
     docs: dict[str, OpDoc] = {}
-    for declaration in parsed.decls:
-        if not isinstance(declaration, Field) or declaration.label_kind != "definition":
-            continue
+    for label, declaration in fields.items():
         body = declaration.value
-        fields: dict[str, FieldDoc] = {}
+        summary = _clean(declaration.doc)
+        if isinstance(body, Ident) and body.name in fields:
+            # `#Exec: Exec`: the alias takes the fields and, without a doc
+            # comment of its own, the doc of the struct it names.
+            target = fields[body.name]
+            summary = summary or _clean(target.doc)
+            body = target.value
+        if not isinstance(body, StructLit):
+            continue
+
+        members: dict[str, FieldDoc] = {}
         op_name = None
-        if isinstance(body, StructLit):
-            for member in body.decls:
-                if not isinstance(member, Field):
-                    continue
-                if member.label == "do" and isinstance(member.value, StringLit):
-                    op_name = str(member.value.value)
-                    continue
-                fields[member.label] = FieldDoc(
-                    name=member.label,
-                    type_text=_source_text(lines, member.value.span),
-                    doc=_clean(member.doc),
-                    optional=member.constraint == "?",
-                )
-        docs[declaration.label] = OpDoc(declaration.label, op_name, _clean(declaration.doc), fields)
+        for member in body.decls:
+            if not isinstance(member, Field):
+                continue
+            if member.label == "do" and isinstance(member.value, StringLit):
+                op_name = str(member.value.value)
+                continue
+            members[member.label] = FieldDoc(
+                name=member.label,
+                type_text=_source_text(lines, member.value.span),
+                doc=_clean(member.doc),
+                optional=member.constraint == "?",
+            )
+        docs[label] = OpDoc(label, op_name, summary, members)
     return docs
 
 
@@ -107,8 +122,15 @@ def definition_docs() -> dict[str, OpDoc]:
 
 @functools.cache
 def op_docs() -> dict[str, OpDoc]:
-    """Return the OpDoc of every op, keyed by its `do:` value (`fetch-container`)."""
-    return {doc.op: doc for doc in definition_docs().values() if doc.op}
+    """Return the OpDoc of every op, keyed by its `do:` value (`fetch-container`).
+
+    The closed definition (`#Exec`) is preferred, since the docs name it.
+    """
+    found: dict[str, OpDoc] = {}
+    for label, doc in definition_docs().items():
+        if doc.op and (doc.op not in found or label.startswith("#")):
+            found[doc.op] = doc
+    return found
 
 
 def __getattr__(name: str):

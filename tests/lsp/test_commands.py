@@ -147,3 +147,28 @@ async def test_run_without_daemon_reports_failure(offline_client, workspace):
     assert kinds[0] == "WorkDoneProgressBegin"
     assert kinds[-1] == "WorkDoneProgressEnd"
     assert any("cue eval" in message for message in log_messages(client))
+
+
+async def test_run_history_in_hover_and_lens(client, workspace):
+    from archon.engine.history import open_history
+    from archon.engine.workspace import Workspace
+
+    make_workspace(workspace)
+    path = workspace / "main.cue"
+    text = path.read_text()
+    uri = open_document(client, path)
+    graph = await execute(client, "archon.previewLLB", {"uri": uri})
+    digest = next(component["digest"] for component in graph["components"] if component["path"] == "hello")
+    with open_history(Workspace(workspace)) as history:
+        run = history.start_run("dev", "sha256:plan", "sha256:inputs")
+        history.record_vertex(run, "exec cat /greeting.txt", digest, cached=True, duration=0.25)
+        history.finish_run(run, "succeeded")
+
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, "hello: $up", encoding=encoding_of(client)))
+    )
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+    assert "last run: ✓ cached in 0.2 s (run history)" in hover.contents.value
+    titles = [lens.command.title for lens in lenses]
+    assert "✓ cached in 0.2 s" in titles

@@ -31,10 +31,14 @@ async def test_syntax_error_published_before_cue_runs(client, workspace):
     await wait_for(lambda: "syntax" in codes(client.diagnostics.get(uri)), what="the syntax error")
     await wait_for(lambda: any("analysed" in message for message in log_messages(client)), what="the full pass")
 
-    kinds = [
-        "syntax" if kind == "publish" and "syntax" in codes(params.diagnostics) else "eval" if kind == "log" and "cue eval" in params.message else None
-        for kind, params in client.events
-    ]
+    def event_kind(kind: str, params) -> str | None:
+        if kind == "publish" and "syntax" in codes(params.diagnostics):
+            return "syntax"
+        if kind == "log" and "cue eval" in params.message:
+            return "eval"
+        return None
+
+    kinds = [event_kind(kind, params) for kind, params in client.events]
     assert kinds.index("syntax") < kinds.index("eval")
 
     diagnostic = next(item for item in client.diagnostics[uri] if item.code == "syntax")
@@ -102,7 +106,7 @@ async def test_stale_full_pass_dropped(client, workspace):
     path = workspace / "main.cue"
     original = path.read_text()
     # Enough work for cue that the pass is still running when the fix arrives.
-    slow = "\n".join(f'filler{i}: #up: [op.#WriteFile & {{dest: "/f{i}", content: "{i}"}}]' for i in range(400))
+    slow = "\n".join(f'filler{i}: $up: [op.WriteFile & {{dest: "/f{i}", content: "{i}"}}]' for i in range(400))
     broken = original + "\n" + slow + "\nlimit: 1 & 2\n"
     uri = open_document(client, path, original)
     await wait_for(lambda: any("analysed" in message for message in log_messages(client)), what="the first full pass")

@@ -70,7 +70,7 @@ async def test_hover_on_component(client, workspace):
     uri = open_document(client, path)
     await analysed(client)
 
-    hover = await client.text_document_hover_async(hover_params(uri, position_of(text, "hello: #up", encoding=encoding_of(client))))
+    hover = await client.text_document_hover_async(hover_params(uri, position_of(text, "hello: $up", encoding=encoding_of(client))))
 
     assert "component `hello`" in hover_text(hover)
     assert "2 op(s), 2 vertices in the plan" in hover_text(hover)
@@ -112,7 +112,7 @@ async def test_completion_of_op_fields(client, workspace):
 
 async def test_completion_of_components(client, workspace):
     path = workspace / "extra.cue"
-    text = path.read_text().replace("op.#Copy & {from: base,", "op.#Copy & {from: ba,")
+    text = path.read_text().replace("op.Copy & {from: base,", "op.Copy & {from: ba,")
     uri = open_document(client, path, text)
     await analysed(client)
     position = position_of(text, "from: ba,", offset=8, encoding=encoding_of(client))
@@ -153,7 +153,7 @@ async def test_definition_of_component_reference(client, workspace):
 
     assert len(locations) == 1
     assert locations[0].uri == (workspace / "main.cue").as_uri()
-    assert locations[0].range.start == position_of(main_text, "base: #up", encoding=encoding_of(client))
+    assert locations[0].range.start == position_of(main_text, "base: $up", encoding=encoding_of(client))
 
 
 async def test_definition_of_op_and_import(client, workspace):
@@ -212,4 +212,4 @@ async def test_code_lenses_on_components(client, workspace):
     previews = [lens for lens in lenses if lens.command.command == "archon.previewLLB"]
     assert [lens.command.arguments[0]["component"] for lens in runs] == ["base", "hello"]
     assert len(previews) == 2
-    assert runs[0].range.start == position_of(text, "base: #up", encoding=encoding_of(client))
+    assert runs[0].range.start == position_of(text, "base: $up", encoding=encoding_of(client))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,7 +24,7 @@ def test_neovim_receives_diagnostics(workspace, tmp_path):
         ARCHON_LSP=server_command()[0],
         ARCHON_ROOT=str(workspace),
         ARCHON_FILE=str(extra),
-        ARCHON_HOVER="#Copy",
+        ARCHON_HOVER="Copy",
         ARCHON_OUT=str(output),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_DATA_HOME=str(tmp_path / "data"),

@@ -12,7 +12,7 @@ from pytest_lsp import LanguageClient
 
 from conftest import CLIENTS, client_config, encoding_of, initialize_params, log_messages, open_document, position_of, wait_for
 
-EMOJI_LINE = 'smiles: #up: [{dest: "😀😀", do: "mkdri", path: "/x"}]\n'
+EMOJI_LINE = 'smiles: $up: [{dest: "😀😀", do: "mkdri", path: "/x"}]\n'
 EMOJI_CONFLICT = 'faces: {text: "😀", count: 1 & 2}\n'
 
 
