@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons images demo test stop status
+.PHONY: setup daemons images demo test stop status bench
 
 setup:
 	scripts/setup
@@ -32,3 +32,6 @@ stop:
 
 status:
 	scripts/daemons status
+
+bench: images
+	eval "$$(scripts/daemons env)" && .venv/bin/python bench/run_benchmark.py $(BENCH_ARGS)

@@ -1,0 +1,149 @@
+"""Profiles of one warm run: cProfile of the CLI and of the in-process calls.
+
+`profile_cli` runs `dagger up` under `python -m cProfile`; `profile_in_process`
+profiles `InProcess.run`. Both return the cumulative seconds of a fixed list
+of phases (imports, cue, load, compile, connect, image config lookups,
+session, solve) and the functions with the most own time. cProfile slows
+Python code down, so the phases are shares of a slower run, not times to
+compare with the benchmark's wall times.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping
+
+from modes import ROOT, InProcess, cli_command, cli_environment
+
+# (label, end of the file name, function name); a phase sums every match.
+PHASES = (
+    ("Python imports", "<frozen importlib._bootstrap>", "_find_and_load"),
+    ("cue subprocess (eval and version)", "subprocess.py", "run"),
+    ("load (cue included)", "runtime/config.py", "load"),
+    ("compile", "runtime/compiler.py", "compile_configuration"),
+    ("connect and probe the daemon", "engine/buildkit/connect.py", "connect_any"),
+    ("image config lookups", "engine/images.py", "resolve"),
+    ("run (session and solve)", "engine/run.py", "run"),
+    ("Control.Solve", "engine/buildkit/client.py", "solve"),
+    ("session start", "engine/buildkit/session.py", "__init__"),
+    ("session attach", "engine/buildkit/session.py", "attach"),
+    ("session close", "engine/buildkit/session.py", "close"),
+)
+
+TOP_FUNCTIONS = 8
+
+
+def summarize(stats: pstats.Stats) -> dict:
+    """Return the total, the phases' cumulative seconds and the functions with the most own time."""
+    entries = stats.stats  # type: ignore[attr-defined]
+    phases = {}
+    for label, file_suffix, function in PHASES:
+        matches = [values[3] for (file, _, name), values in entries.items() if name == function and file.endswith(file_suffix)]
+        phases[label] = sum(matches) if matches else None
+
+    own = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:TOP_FUNCTIONS]
+    top = [
+        {"function": f"{_short(file)}:{line}({name})", "own": values[2], "cumulative": values[3], "calls": values[1]}
+        for (file, line, name), values in own
+    ]
+    return {"total": stats.total_tt, "phases": phases, "top": top}  # type: ignore[attr-defined]
+
+
+def _short(file: str) -> str:
+    for marker in ("site-packages/", f"{ROOT}/", "python3.11/"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file.rsplit("/", 1)[-1] if file.startswith("/") else file
+
+
+def profile_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> dict:
+    """Profile one `dagger up` in a new process (with the same environment as the benchmark's CLI runs)."""
+    with tempfile.TemporaryDirectory(prefix="archon-profile-") as scratch:
+        output = Path(scratch) / "cli.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(output), *cli_command(address, folder, inputs)]
+        completed = subprocess.run(command, capture_output=True, text=True, env=cli_environment())
+        if completed.returncode != 0:
+            raise RuntimeError(f"profiled dagger up failed: {completed.stderr.strip()[-2000:]}")
+        return summarize(pstats.Stats(str(output)))
+
+
+# Runs the CLI's main in a new interpreter and prints, as JSON on stderr,
+# the wall-clock times (time.time) at which the imports started, the
+# imports ended and main returned.
+_PHASE_WRAPPER = """
+import json, sys, time
+started = time.time()
+from archon.cli.main import main
+imported = time.time()
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps({"started": started, "imported": imported, "finished": time.time()}), file=sys.stderr)
+"""
+
+
+def cli_phases(address: str, folder: Path, inputs: Mapping[str, str], repeat: int = 5) -> dict[str, float]:
+    """Split a warm `dagger up` into interpreter start, imports, the command itself and the exit (medians, seconds)."""
+    phases: dict[str, list[float]] = {"interpreter start": [], "imports": [], "command": [], "exit": [], "total": []}
+    for _ in range(repeat):
+        arguments = cli_command(address, folder, inputs)[1:]
+        spawned = time.time()
+        completed = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", _PHASE_WRAPPER, *arguments], capture_output=True, text=True, env=cli_environment())
+        ended = time.time()
+        marks = json.loads(completed.stderr.strip().splitlines()[-1])
+        phases["interpreter start"].append(marks["started"] - spawned)
+        phases["imports"].append(marks["imported"] - marks["started"])
+        phases["command"].append(marks["finished"] - marks["imported"])
+        phases["exit"].append(ended - marks["finished"])
+        phases["total"].append(ended - spawned)
+    return {label: statistics.median(values) for label, values in phases.items()}
+
+
+def profile_in_process(runner: InProcess, folder: Path, inputs: Mapping[str, str]) -> dict:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        runner.run(folder, inputs)
+    finally:
+        profiler.disable()
+    return summarize(pstats.Stats(profiler))
+
+
+def startup_seconds(repeat: int = 5) -> dict[str, float]:
+    """Median seconds of a new interpreter importing `archon.cli.main` (with and without bytecode caches), `up` alone, or nothing."""
+    # Without: Archon's own modules compile from source on every start, as
+    # under PYTHONDONTWRITEBYTECODE=1 with no cache written before.
+    without = {key: value for key, value in cli_environment().items() if key != "PYTHONPYCACHEPREFIX"}
+    without["PYTHONDONTWRITEBYTECODE"] = "1"
+    results = {}
+    for label, environment in (("with bytecode cache", cli_environment()), ("without bytecode cache", without)):
+        times = []
+        # One unmeasured start fills the bytecode cache where it is on.
+        for attempt in range(repeat + 1):
+            started = time.perf_counter()
+            subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", "import archon.cli.main"], check=True, env=environment)
+            if attempt:
+                times.append(time.perf_counter() - started)
+        results[label] = statistics.median(times)
+    up_only = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", "import archon.cli.commands.up"], check=True, env=cli_environment())
+        up_only.append(time.perf_counter() - started)
+    results["`up` command module alone"] = statistics.median(up_only)
+    interpreter = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", "pass"], check=True, env=cli_environment())
+        interpreter.append(time.perf_counter() - started)
+    results["bare interpreter"] = statistics.median(interpreter)
+    return results

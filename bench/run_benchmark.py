@@ -1,0 +1,419 @@
+"""Run benchmark: one solve of the whole configuration against the step-by-step baseline.
+
+For each backend (Docker's embedded BuildKit, the standalone buildkitd),
+workload (bench/workloads.py), size N and cache state, the benchmark runs
+four modes in turn, repetition by repetition, so that their ratios come
+from the same conditions:
+
+  cli        `dagger up` in a new process
+  inprocess  load, compile and run on an open connection (the language server's calls)
+  raw        Archon's definition submitted with Control.Solve alone: the floor
+  multipass  one component at a time through the registry (bench/multipass.py)
+
+Cache states: `cold` gives every exec new content (a nonce), `warm` runs
+the previous content again, `leaf` changes the exec of one leaf. Then it
+measures evaluation and compile time against N (bench/evaluation.py),
+profiles a warm run of the CLI and of the in-process calls
+(bench/profiles.py), and writes its section of docs/benchmarks.md and
+docs/benchmark-runs.png (bench/report.py). The raw samples go to
+.state/bench/.
+
+Needs the daemons: `eval "$(scripts/daemons env)"` first.
+
+Run: .venv/bin/python bench/run_benchmark.py [--backend docker|buildkitd|both] [--quick] [--sizes 1,10,50,128,300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from archon.engine.buildkit.connect import Connection, connect
+
+import evaluation
+import modes
+import multipass
+import profiles
+import report
+import workloads
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW_RESULTS = ROOT / ".state" / "bench"
+
+BACKENDS = {"docker": "ARCHON_DOCKER_ADDR", "buildkitd": "ARCHON_BUILDKITD_ADDR"}
+MODES = ("cli", "inprocess", "raw", "multipass")
+STATES = ("cold", "warm", "leaf")
+WORKLOADS = ("chain", "fan", "hello")
+SIZES = (1, 10, 50, 128, 300)
+QUICK_SIZES = (1, 10)
+
+# The size whose warm run is profiled, and at which the aims compare modes.
+PROFILE_SIZE = 50
+
+
+@dataclass
+class Record:
+    """One sample with what it measured; `error` is set when the run failed."""
+
+    backend: str
+    workload: str
+    size: int
+    state: str
+    mode: str
+    repetition: int
+    sample: modes.Sample | None
+    load_average: float
+    error: str | None = None
+
+
+@dataclass
+class Results:
+    records: list[Record] = field(default_factory=list)
+    allocations: list[dict] = field(default_factory=list)
+    evaluation: list[dict] = field(default_factory=list)
+    profiles: dict = field(default_factory=dict)
+    startup: dict = field(default_factory=dict)
+    daemons: dict = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    # Seconds per cold exec of a raw chain, per backend and exec network mode.
+    exec_costs: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, document: dict) -> "Results":
+        """Rebuild the results saved under .state/bench/ by an earlier run."""
+        results = cls(**{name: document[name] for name in ("allocations", "evaluation", "profiles", "startup", "daemons", "skipped", "exec_costs") if name in document})
+        for item in document["records"]:
+            sample = modes.Sample(**item["sample"]) if item["sample"] else None
+            results.records.append(Record(**{**item, "sample": sample}))
+        return results
+
+
+def repetitions(size: int, state: str, mode: str, quick: bool) -> int:
+    """Repetitions of one mode at one size and cache state: fewer where a run takes long."""
+    if quick:
+        return 1 if mode == "multipass" else 2
+    if size <= 10:
+        count = 5
+    elif size <= 50:
+        count = 3
+    elif size <= 128:
+        count = 2
+    else:
+        count = 1 if state == "cold" else 3
+    if mode == "multipass":
+        count = min(count, 3 if size <= 50 else 1)
+    return count
+
+
+def new_nonce() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class GitServer:
+    """`git daemon` on 127.0.0.1 serving the hello example's greeting library; stopped by its pid."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def __enter__(self) -> "GitServer":
+        work = self.folder / "work"
+        shutil.copytree(workloads.HELLO / "greet-lib", work)
+        environment = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "Archon",
+            "GIT_AUTHOR_EMAIL": "archon@example.invalid",
+            "GIT_COMMITTER_NAME": "Archon",
+            "GIT_COMMITTER_EMAIL": "archon@example.invalid",
+            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+            "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        }
+        for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "Greeting library"]):
+            subprocess.run(command, cwd=work, check=True, env=environment)
+        subprocess.run(["git", "clone", "-q", "--bare", str(work), str(self.folder / "greet.git")], check=True)
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={self.folder}", "--listen=127.0.0.1", f"--port={port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"git://127.0.0.1:{port}/greet.git"
+        for _ in range(100):
+            if subprocess.run(["git", "ls-remote", self.url], capture_output=True).returncode == 0:
+                return self
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError(f"git daemon on port {port} did not serve {self.url} within 10 s")
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+class BackendRun:
+    """The runners of one backend, sharing one connection."""
+
+    def __init__(self, name: str, address: str, registry: str, scratch: Path, results: Results, quick: bool, git_url: str):
+        self.name = name
+        self.address = address
+        self.scratch = scratch / name
+        self.results = results
+        self.quick = quick
+        self.git_url = git_url
+        self.connection: Connection = connect(address)
+        self.in_process = modes.InProcess(self.connection)
+        self.raw = modes.Raw(self.connection)
+        self.baseline = multipass.Multipass(self.connection, registry)
+        # The base nonce each mode last ran with, per workload and size: its warm content.
+        self.warm_nonce: dict[tuple[str, int, str], str] = {}
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def folder(self, mode: str, workload: str, size: int) -> Path:
+        # One stable folder per mode, because a `local` source's cache key contains its path.
+        return self.scratch / mode / f"{workload}-{size}"
+
+    def generate(self, mode: str, workload: str, size: int, nonce: str, leaf_nonce: str = "") -> workloads.Workload:
+        folder = self.folder(mode, workload, size)
+        if workload == "hello":
+            return workloads.hello(folder, size, nonce, leaf_nonce, git_url=self.git_url)
+        return workloads.GENERATORS[workload](folder, size, nonce, leaf_nonce)
+
+    def run_once(self, mode: str, workload: workloads.Workload, nonce: str) -> modes.Sample:
+        if mode == "cli":
+            return modes.run_cli(self.address, workload.folder, workload.inputs)
+        if mode == "inprocess":
+            return self.in_process.run(workload.folder, workload.inputs)
+        if mode == "raw":
+            plan = self.raw.prepare(workload.folder, workload.inputs)
+            return self.raw.run(plan)
+        label = f"{workload.name}-{workload.size}-{nonce}"
+        return modes.run_multipass(self.baseline, workload.folder, label, workload.inputs)
+
+    def measure(self, workload_name: str, size: int, state: str, mode: str, repetition: int) -> None:
+        key = (workload_name, size, mode)
+        record = Record(self.name, workload_name, size, state, mode, repetition, None, os.getloadavg()[0])
+        try:
+            if state == "cold":
+                nonce, leaf_nonce = new_nonce(), ""
+            else:
+                if key not in self.warm_nonce:
+                    # Without a cold run before, one unmeasured run makes the content warm.
+                    warm = new_nonce()
+                    self.run_once(mode, self.generate(mode, workload_name, size, warm), warm)
+                    self.warm_nonce[key] = warm
+                nonce = self.warm_nonce[key]
+                leaf_nonce = new_nonce() if state == "leaf" else ""
+
+            workload = self.generate(mode, workload_name, size, nonce, leaf_nonce)
+            record.load_average = os.getloadavg()[0]
+            record.sample = self.run_once(mode, workload, nonce)
+        except Exception as error:  # noqa: BLE001 - a failed run is reported and the benchmark goes on
+            record.error = f"{type(error).__name__}: {error}"[:2000]
+        if state == "cold" and record.error is None:
+            self.warm_nonce[key] = nonce
+        self.results.records.append(record)
+        _print_record(record)
+
+    def run_workload(self, workload_name: str, sizes: list[int], selected_modes: list[str], states: list[str], multipass_max: int) -> None:
+        for size in sizes:
+            active = [mode for mode in selected_modes if mode != "multipass" or size <= multipass_max]
+            if len(active) < len(selected_modes):
+                self.results.skipped.append(f"{self.name} {workload_name} N={size}: multipass not run (above --multipass-max {multipass_max})")
+            for state in states:
+                count = max(repetitions(size, state, mode, self.quick) for mode in active)
+                for repetition in range(count):
+                    # Rotate the order so that no mode always runs first.
+                    shift = repetition % len(active)
+                    for mode in active[shift:] + active[:shift]:
+                        if repetition < repetitions(size, state, mode, self.quick):
+                            self.measure(workload_name, size, state, mode, repetition)
+            self.measure_allocation(workload_name, size)
+
+    def measure_allocation(self, workload_name: str, size: int) -> None:
+        key = (workload_name, size, "inprocess")
+        if key not in self.warm_nonce:
+            return
+        workload = self.generate("inprocess", workload_name, size, self.warm_nonce[key])
+        try:
+            peak = self.in_process.peak_allocation(workload.folder, workload.inputs)
+        except modes.RunFailed as error:
+            print(f"  peak allocation of {workload_name} N={size} failed: {error}")
+            return
+        self.results.allocations.append({"backend": self.name, "workload": workload_name, "size": size, "peak": peak})
+
+    def warm_up(self) -> None:
+        """Run a one-component chain once per mode, unmeasured: loads the base image and fills bytecode caches."""
+        for mode in ("cli", "inprocess", "raw"):
+            nonce = new_nonce()
+            self.run_once(mode, self.generate(mode, "chain", 1, nonce), nonce)
+
+    def measure_exec_cost(self, repeat: int) -> None:
+        """Measure a cold exec with the default (sandbox) network and with none, to tell the daemon's share."""
+        costs = {}
+        for network in ("sandbox", "none"):
+            costs[network] = statistics.median(modes.exec_cost(self.connection, network) for _ in range(repeat))
+        self.results.exec_costs[self.name] = costs
+        print(f"  cold exec: {costs['sandbox'] * 1000:.0f} ms with the sandbox network, {costs['none'] * 1000:.0f} ms with none", flush=True)
+
+    def profile(self, size: int) -> None:
+        key = ("chain", size, "inprocess")
+        nonce = self.warm_nonce.get(key) or new_nonce()
+        workload = self.generate("inprocess", "chain", size, nonce)
+        self.in_process.run(workload.folder, {})
+        cli_workload = self.generate("cli", "chain", size, nonce)
+        modes.run_cli(self.address, cli_workload.folder, {})
+        self.results.profiles[self.name] = {
+            "size": size,
+            "cli_phases": profiles.cli_phases(self.address, cli_workload.folder, {}),
+            "cli": profiles.profile_cli(self.address, cli_workload.folder, {}),
+            "inprocess": profiles.profile_in_process(self.in_process, workload.folder, {}),
+        }
+
+
+def _print_record(record: Record) -> None:
+    where = f"{record.backend:9s} {record.workload:5s} N={record.size:<3d} {record.state:4s} {record.mode:9s} #{record.repetition}"
+    if record.error:
+        print(f"{where} FAILED {record.error[:300]}", flush=True)
+        return
+    sample = record.sample
+    parts = [f"{sample.seconds:8.3f} s"]
+    if sample.evaluate is not None:
+        parts.append(f"eval {sample.evaluate:.3f}")
+    if sample.rss is not None:
+        parts.append(f"rss {sample.rss / 2**20:.0f} MiB")
+    parts.append(f"load {record.load_average:.1f}")
+    print(f"{where} " + "  ".join(parts), flush=True)
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("docker", "buildkitd", "both"), default="both", help="BuildKit backend(s) to measure (default: both)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: sizes 1 and 10, two repetitions, no profiles, no docs unless --write")
+    parser.add_argument("--sizes", help="comma-separated component counts N (default: 1,10,50,128,300; quick: 1,10)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated workloads: chain, fan, hello (default: all)")
+    parser.add_argument("--states", default=",".join(STATES), help="comma-separated cache states: cold, warm, leaf (default: all)")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes: cli, inprocess, raw, multipass (default: all)")
+    parser.add_argument("--multipass-max", type=int, default=128, help="largest N the multi-pass baseline runs at (default: 128)")
+    parser.add_argument("--write", dest="write", action="store_true", default=None, help="write docs/benchmarks.md and the plot (default unless --quick)")
+    parser.add_argument("--no-write", dest="write", action="store_false", help="write only the raw samples under .state/bench/")
+    parser.add_argument("--report", metavar="JSON", help="measure nothing: write the docs section and plot from the raw samples of an earlier run")
+    options = parser.parse_args()
+
+    if options.sizes:
+        options.sizes = [int(item) for item in options.sizes.split(",")]
+    else:
+        options.sizes = list(QUICK_SIZES if options.quick else SIZES)
+    options.workloads = _choices(options.workloads, WORKLOADS, "--workloads")
+    options.states = _choices(options.states, STATES, "--states")
+    options.modes = _choices(options.modes, MODES, "--modes")
+    if options.write is None:
+        options.write = not options.quick
+    return options
+
+
+def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in allowed]
+    if unknown:
+        raise SystemExit(f"{flag}: unknown value {unknown[0]!r}; use one or more of {', '.join(allowed)}")
+    # Keep the canonical order, so tables and rotations do not depend on the flag's order.
+    return [item for item in allowed if item in chosen]
+
+
+def report_only(path: Path) -> int:
+    document = json.loads(path.read_text())
+    results = Results.from_json(document)
+    summary = report.summarize(results)
+    print(report.console_table(summary))
+    sizes = sorted({record.size for record in results.records if record.workload != "hello"})
+    report.write(results, summary, command=document["command"], elapsed=document["seconds"], date=document["date"], sizes=sizes)
+    print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)} from {path}")
+    return 0
+
+
+def main() -> int:
+    options = parse_arguments()
+    if options.report:
+        return report_only(Path(options.report))
+    backends = list(BACKENDS) if options.backend == "both" else [options.backend]
+    missing = [BACKENDS[name] for name in backends if not os.environ.get(BACKENDS[name])]
+    if missing or not os.environ.get("ARCHON_REGISTRY"):
+        names = ", ".join(missing + ([] if os.environ.get("ARCHON_REGISTRY") else ["ARCHON_REGISTRY"]))
+        raise SystemExit(f"{names} not set; start the daemons and export their addresses: scripts/daemons start && eval \"$(scripts/daemons env)\"")
+    registry = os.environ["ARCHON_REGISTRY"]
+
+    command = "python bench/run_benchmark.py " + " ".join(sys.argv[1:])
+    results = Results()
+    started = time.time()
+    scratch = Path(tempfile.mkdtemp(prefix="archon-run-bench-"))
+    runs: list[BackendRun] = []
+    try:
+        git = GitServer(scratch / "git") if "hello" in options.workloads else None
+        with git or contextlib.nullcontext():
+            for name in backends:
+                run = BackendRun(name, os.environ[BACKENDS[name]], registry, scratch, results, options.quick, git.url if git else "")
+                runs.append(run)
+                results.daemons[name] = run.connection.describe()
+                print(f"== {results.daemons[name]}", flush=True)
+                run.warm_up()
+                run.measure_exec_cost(1 if options.quick else 3)
+                for workload in options.workloads:
+                    sizes = [workloads.HELLO_COMPONENTS] if workload == "hello" else options.sizes
+                    run.run_workload(workload, sizes, options.modes, options.states, options.multipass_max)
+                if not options.quick and "inprocess" in options.modes and "cli" in options.modes:
+                    run.profile(PROFILE_SIZE if PROFILE_SIZE in options.sizes else max(options.sizes))
+
+        print("== evaluation and compile time against N", flush=True)
+        for kind in [item for item in ("chain", "fan") if item in options.workloads]:
+            for size in options.sizes:
+                row = evaluation.measure(kind, size, 1 if options.quick else 3)
+                results.evaluation.append(row)
+                print(f"{kind:5s} N={size:<3d} cue {row['cue']:.3f} s, cue on plain structs {row['cue_plain']:.3f} s, load {row['load']:.3f} s, compile {row['compile']:.3f} s", flush=True)
+        if not options.quick:
+            results.startup = profiles.startup_seconds()
+    finally:
+        for run in runs:
+            if run.name == "docker":
+                removed = multipass.remove_docker_images(run.connection.docker_socket, registry)
+                print(f"removed {removed} image tags of the multi-pass baseline from Docker", flush=True)
+            run.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    elapsed = time.time() - started
+    RAW_RESULTS.mkdir(parents=True, exist_ok=True)
+    raw_path = RAW_RESULTS / f"run-benchmark-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    date = time.strftime("%Y-%m-%d")
+    raw_path.write_text(json.dumps({"command": command, "seconds": elapsed, "date": date, **asdict(results)}, indent=1))
+    print(f"wrote {raw_path.relative_to(ROOT)} ({elapsed / 60:.1f} min)")
+
+    summary = report.summarize(results)
+    print(report.console_table(summary))
+    if options.write:
+        report.write(results, summary, command=command, elapsed=elapsed, date=date, sizes=options.sizes)
+        print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)}")
+    failed = [record for record in results.records if record.error]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
