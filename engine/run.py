@@ -276,8 +276,8 @@ class _Runner:
             self.renderer.start()
 
             needs_export = bool(self.plan.exports or self.plan.directories)
-            result.vertices = self._solve(
-                client, session, self.plan.definition, Exporter("local") if needs_export else None
+            self._solve(
+                client, session, self.plan.definition, Exporter("local") if needs_export else None, result.vertices
             )
             if file_send.errors:
                 raise outputs.OutputError(file_send.errors[0])
@@ -285,7 +285,8 @@ class _Runner:
             for image in self.plan.images:
                 self._check_cancelled()
                 exporter = self._image_exporter(connection, image)
-                result.image_vertices[image.name] = self._solve(client, session, image.definition, exporter)
+                records = result.image_vertices.setdefault(image.name, [])
+                self._solve(client, session, image.definition, exporter, records)
                 if connection.backend == "docker" and image.push:
                     self._docker_push(connection, image.ref)
                 result.outputs.append(OutputRecord(image.name, "image", image.ref))
@@ -295,7 +296,10 @@ class _Runner:
         result.outputs.extend(OutputRecord(export.name, "export", export.path) for export in self.plan.exports)
         self._replace_directories(result)
 
-    def _solve(self, client: Client, session: Session, definition: bytes, exporter: Exporter | None) -> list[VertexRecord]:
+    def _solve(
+        self, client: Client, session: Session, definition: bytes, exporter: Exporter | None, records: list[VertexRecord]
+    ) -> None:
+        """Solve `definition` and append its vertex records to `records`, also when the solve fails or is cancelled."""
         tracker = ProgressTracker(
             self.masker, self.components, [self.renderer.event, *self.listeners], digest_map=daemon_digests(definition)
         )
@@ -312,7 +316,7 @@ class _Runner:
             )
         finally:
             tracker.finish()
-        return self._records(tracker)
+            records.extend(self._records(tracker))
 
     def _image_exporter(self, connection: Connection, image: ImageOutput) -> Exporter:
         if connection.backend == "docker":
