@@ -45,6 +45,27 @@ def test_failing_exec_reports_code_output_and_position(connection, tmp_path, non
     assert f"{config}:{line}:{column}: error: broken failed with exit code 7" in outcome.progress
 
 
+def test_failed_run_keeps_vertex_records(connection, tmp_path, nonce):
+    # The run history and the editor's vertex statuses are made from these records.
+    write_configuration(tmp_path, """
+        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
+        broken: #up: [
+            op.#Load & {from: base},
+            op.#Exec & {args: ["sh", "-c", "echo NONCE; echo last words; exit 3"]},
+        ]
+    """, replace={"NONCE": nonce})
+
+    outcome = run_configuration(tmp_path, connection)
+    failed = [record for record in outcome.records_of("broken") if "exec" in record.name]
+
+    assert outcome.result.status == FAILED
+    assert len(failed) == 1
+    assert failed[0].exit_code == 3
+    assert failed[0].error is not None
+    assert failed[0].log.splitlines()[-1] == "last words"
+    assert failed[0].span is not None
+
+
 def test_exec_env_and_dir_come_from_image(connection, tmp_path, env_image):
     write_configuration(tmp_path, """
         app: #up: [
@@ -200,6 +221,7 @@ def test_cancel_stops_run_and_keeps_outputs(connection, tmp_path, nonce):
     assert len(cancelled_at) == 1, "the run ended before the cancel request"
     assert ended_at - cancelled_at[0] < CANCEL_SECONDS
     assert nonce in outcome.progress, "the exec never started, so the cancel did not stop a running solve"
+    assert [record.started is not None for record in outcome.records_of("slow")] == [True]
     assert sorted(path.name for path in dist.iterdir()) == ["kept.txt"]
     assert (dist / "kept.txt").read_text() == "from before\n"
     assert [path.name for path in tmp_path.iterdir() if ".archon-staging-" in path.name] == []
