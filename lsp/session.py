@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+EVALUATION_CACHE_SIZE = 8
+
 
 @dataclass
 class ComponentResult:
@@ -63,7 +65,9 @@ class Session:
     def make_evaluator(self) -> Any:
         from archon.runtime.evaluate import Evaluator
 
-        return Evaluator(self.cue_path)
+        # Nearly every pass evaluates new text, so a large cache of past
+        # evaluations would only hold memory.
+        return Evaluator(self.cue_path, cache_size=EVALUATION_CACHE_SIZE)
 
     def select_environment(self, name: str | None) -> None:
         with self._lock:
