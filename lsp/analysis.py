@@ -9,8 +9,9 @@ Two passes:
   compiles it into a Plan, and reports the inputs the selected environment
   leaves unset.
 
-Nothing here touches the LSP connection; the functions return runtime
-`Diagnostic`s, and `archon.lsp.analyzer` publishes them.
+Nothing here touches the LSP connection. The functions return runtime
+`Diagnostic`s; `archon.lsp.analyzer` schedules the passes and the
+diagnostics feature publishes their results.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from archon.runtime.diagnostics import ConfigError, Diagnostic, Severity
 
 log = logging.getLogger(__name__)
 
-# Codes of the problems the fast pass finds; the full pass finds them again
-# (from the evaluated value), so a full result replaces them.
+# The code of the syntax errors Archon's parser reports.
 SYNTAX_CODE = "syntax"
 
 # Compile diagnostics about values that stay open until an input is set.

@@ -24,7 +24,7 @@ from archon.runtime.diagnostics import Span
 VERTEX_STATUSES = ("cached", "ran", "failed", "will-rebuild", "unknown")
 
 
-def _place(span: Span | None, codec: PositionCodec, lines_of: Callable[[str], Sequence[str] | None]) -> tuple[str | None, dict | None]:
+def place_of(span: Span | None, codec: PositionCodec, lines_of: Callable[[str], Sequence[str] | None]) -> tuple[str | None, dict | None]:
     if span is None:
         return None, None
     lsp_range = codec.span_to_range(span, lines_of(span.file))
@@ -58,7 +58,7 @@ def graph_json(
     vertices = []
     edges = []
     for vertex in plan.vertices.values():
-        uri, vertex_range = _place(vertex.span, codec, lines_of)
+        uri, vertex_range = place_of(vertex.span, codec, lines_of)
         vertices.append(
             {
                 "digest": vertex.digest,
@@ -76,7 +76,7 @@ def graph_json(
 
     components = []
     for component in plan.components.values():
-        uri, component_range = _place(component.span, codec, lines_of)
+        uri, component_range = place_of(component.span, codec, lines_of)
         components.append({"path": component.path, "digest": component.digest, "uri": uri, "range": component_range})
 
     return {"vertices": vertices, "edges": edges, "components": components, "root": plan.root}

@@ -27,7 +27,7 @@ log = logging.getLogger(f"archon.lsp.features.{FEATURE}")
 
 RUN_COMMAND = "archon.run"
 PREVIEW_COMMAND = "archon.previewLLB"
-# A command-less lens is shown as text by VS Code; Neovim needs a command name to display it at all.
+# The command of the result lens: empty, so that clients show its title and run nothing.
 NO_OP_COMMAND = ""
 
 

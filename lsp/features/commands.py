@@ -249,9 +249,9 @@ class RunSession:
         lines = _lines_reader(snapshot.texts)
 
         def place(span: Any) -> tuple[str | None, dict | None]:
-            from archon.lsp.graph import _place
+            from archon.lsp.graph import place_of
 
-            return _place(span, codec, lines)
+            return place_of(span, codec, lines)
 
         evaluator = self.server.session.make_evaluator()
         self._report("evaluating and compiling")

@@ -1,9 +1,9 @@
 """Document symbols: the fields of a file as a tree, components marked as classes.
 
-Components (fields written with `$up`, or found as components by the last
-analysis) are `Class` symbols whose children are their ops, named by the
-op (`exec`, `load`); definitions are `Interface`, inputs `Variable`, and
-other fields `Field`, nested as written.
+Components are `Class` symbols: fields written with `$up`, and fields the
+last analysis found to be components. Their children are their ops, named
+by the op (`exec`, `load`). Definitions are `Interface` symbols, inputs
+`Variable` and other fields `Field`, nested as written.
 """
 
 from __future__ import annotations
@@ -71,7 +71,11 @@ def _field_symbol(view: DocumentView, field: Field, prefix: tuple[str, ...], com
                 children.extend(_op_symbols(view, child, aliases))
             else:
                 children.append(_field_symbol(view, child, path, components, aliases, depth + 1))
-    detail = "component" if kind == types.SymbolKind.Class else ("input" if kind == types.SymbolKind.Variable else None)
+    detail = None
+    if kind == types.SymbolKind.Class:
+        detail = "component"
+    elif kind == types.SymbolKind.Variable:
+        detail = "input"
     return types.DocumentSymbol(
         name=field.label,
         kind=kind,
