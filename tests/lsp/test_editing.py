@@ -213,3 +213,14 @@ async def test_code_lenses_on_components(client, workspace):
     assert [lens.command.arguments[0]["component"] for lens in runs] == ["base", "hello"]
     assert len(previews) == 2
     assert runs[0].range.start == position_of(text, "base: $up", encoding=encoding_of(client))
+
+
+async def test_hover_on_open_op_struct(client, workspace):
+    path = workspace / "main.cue"
+    text = path.read_text()
+    uri = open_document(client, path)
+
+    hover = await client.text_document_hover_async(hover_params(uri, position_of(text, "op.Load", offset=4, encoding=encoding_of(client))))
+
+    assert "op `load`" in hover_text(hover)
+    assert "Continue from the file system of another component." in hover_text(hover)
