@@ -9,8 +9,8 @@ An input fills a field of the plan that has an `@input()` attribute. Kinds:
 | yaml   | the source text, validated               | the value as CUE                                 |
 | bool   | true or false                            | `true` / `false`                                 |
 | file   | the file's content, read when set        | a CUE string                                     |
-| dir    | a path inside the workspace              | `{#up: [{do: "local", dir: "/abs/path"}]}`       |
-| git    | remote, ref, optional subdir             | `{#up: [{do: "fetch-git", ...}]}`                |
+| dir    | a path inside the workspace              | `{$up: [{do: "local", dir: "/abs/path"}]}`       |
+| git    | remote, ref, optional subdir             | `{$up: [{do: "fetch-git", ...}]}`                |
 | secret | the age ciphertext                       | `{secret: "<name>"}`: the id, never the value    |
 
 `input_overlay` renders the set inputs as one CUE file for the plan's
@@ -394,7 +394,7 @@ def _render(environment: Environment, name: str, stored: StoredInput) -> str:
 
 
 def _render_component(ops: list[dict[str, Any]]) -> str:
-    return "{#up: " + cue_literal(ops) + "}"
+    return "{$up: " + cue_literal(ops) + "}"
 
 
 def _local_op(environment: Environment, name: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from archon.runtime.plan import (
 )
 from archon.runtime.resolve import CachingResolver, ImageResolver, ResolvedImage, unresolved_image
 from archon.runtime.validate import holds_incomplete
-from archon.runtime.values import fingerprint, is_component
+from archon.runtime.values import fingerprint, is_component, ops_of
 
 # Ops that deliver an output and so must end their component.
 FINAL_OPS = ("export", "push-container", "save-image")
@@ -134,7 +134,7 @@ class Compiler:
         return compiled
 
     def _compile_ops(self, value: dict, info: ComponentInfo | None, span: Span | None) -> CompiledComponent | None:
-        ops = value.get("#up", [])
+        ops = ops_of(value) or []
         path = info.path if info else None
         compiled = CompiledComponent(llb.State.scratch(), path, len(ops))
         failed = False

@@ -3,7 +3,7 @@
 `load` is the runtime's entry point. It parses every file of the package
 with Archon's own parser (for syntax errors, attributes, docs and source
 ranges), evaluates the package once with `cue`, then walks the evaluated
-value for components (structs with `#up`) and checks their ops against the
+value for components (structs with `$up`) and checks their ops against the
 op spec.
 
 Two modes:
@@ -27,7 +27,7 @@ from archon.runtime.cue import parse
 from archon.runtime.diagnostics import Diagnostic, RelatedInfo, Severity, Span, has_errors
 from archon.runtime.evaluate import Evaluation, Evaluator
 from archon.runtime.validate import PendingValue, validate_op
-from archon.runtime.values import Incomplete, fingerprint, is_component
+from archon.runtime.values import UP_LABELS, Incomplete, fingerprint, is_component, ops_of
 
 VALIDATE = "validate"
 COMPUTE = "compute"
@@ -249,7 +249,7 @@ def _report_cycles(configuration: Configuration) -> None:
     spans: dict[str, Span] = {}
     for parsed in configuration.files.values():
         for field_path, node in src.iter_fields(parsed):
-            if len(field_path) != 1 or not any(child.label == "#up" for child in src.fields_of(node.value)):
+            if len(field_path) != 1 or not any(child.label in UP_LABELS for child in src.fields_of(node.value)):
                 continue
             spans[field_path[0]] = node.label_span
             references.setdefault(field_path[0], {})
@@ -358,15 +358,15 @@ def _collect_components(configuration: Configuration, value: Any, path: tuple[st
             path=dotted,
             value=value,
             span=src.label_span(node) if node is not None else None,
-            op_spans=_op_spans(configuration, path, len(value["#up"]) if isinstance(value["#up"], list) else 0),
+            op_spans=_op_spans(configuration, path, len(ops_of(value))),
             doc=src.doc(node) if node is not None else None,
         )
         configuration.components[dotted] = info
-        ops = value["#up"] if isinstance(value["#up"], list) else []
+        ops = ops_of(value)
         if ops and isinstance(ops[-1], dict) and ops[-1].get("do") in ("push-container", "save-image"):
             configuration.outputs.setdefault(dotted, OutputDecl(dotted, "image", info.span))
     for key, item in value.items():
-        if key == "#up" or key.startswith("_"):
+        if key in UP_LABELS or key.startswith("_"):
             continue
         _collect_components(configuration, item, path + (key,))
 
@@ -379,9 +379,18 @@ def _field_node(configuration: Configuration, path: tuple[str, ...]):
     return None
 
 
+def _up_node(configuration: Configuration, path: tuple[str, ...]):
+    """The written field that holds a component's ops, under either label."""
+    for label in UP_LABELS:
+        node = _field_node(configuration, path + (label,))
+        if node is not None:
+            return node
+    return None
+
+
 def _op_spans(configuration: Configuration, path: tuple[str, ...], count: int) -> list[Span | None]:
-    """Spans of the ops of a component, where its #up is a list written in the source."""
-    up = _field_node(configuration, path + ("#up",))
+    """Spans of the ops of a component, where its $up is a list written in the source."""
+    up = _up_node(configuration, path)
     spans = src.list_element_spans(up) if up is not None else []
     fallback = src.label_span(up) if up is not None else None
     if fallback is None:
@@ -403,12 +412,7 @@ def _check_components(configuration: Configuration) -> None:
     for component in configuration.components.values():
         if component.path in configuration.inputs:
             continue
-        ops = component.value["#up"]
-        if not isinstance(ops, list):
-            configuration.diagnostics.append(
-                Diagnostic(f"#up of {component.path} must be a list of ops", component.span, code="invalid-component")
-            )
-            continue
+        ops = ops_of(component.value)
         for index, op in enumerate(ops):
             span = component.op_spans[index] if index < len(component.op_spans) else component.span
             pending: list[PendingValue] = []
@@ -449,7 +453,7 @@ def _report_pending(configuration, component, index, op, item, span, unset_input
 
 def _source_references(configuration: Configuration, component: str, index: int, field_path: str | None) -> set[str]:
     """Names referred to by the written value of a field of an op (`args: ["echo", name]` gives name)."""
-    up = _field_node(configuration, tuple(component.split(".")) + ("#up",))
+    up = _up_node(configuration, tuple(component.split(".")))
     if up is None:
         return set()
     written = src.op_field(up, index, field_path) if field_path else None
@@ -498,7 +502,7 @@ def _inputs_matching(op: dict, unset_inputs: Mapping[str, str]) -> list[str]:
 
 
 def _op_field_span(configuration: Configuration, component: str, index: int, field_path: str | None) -> Span | None:
-    up = _field_node(configuration, tuple(component.split(".")) + ("#up",))
+    up = _up_node(configuration, tuple(component.split(".")))
     if up is None:
         return None
     return src.op_field_span(up, index, field_path)

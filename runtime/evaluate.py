@@ -7,7 +7,7 @@ op spec and other bundled packages are linked under `cue.mod/pkg/`. Every
 position `cue` reports is mapped back to the real file.
 
 `cue eval -A` prints the evaluated configuration as CUE text, with
-definitions (`#up`), attributes and incomplete values, all of which JSON
+definitions, attributes and incomplete values, all of which JSON
 export drops; `archon.runtime.cue.decode_value` reads it into Python.
 """
 

@@ -12,7 +12,7 @@ with the number of ops. `rebuild` turns it back into shared Python values.
 
 Components are found syntactically (fields written as structs, definitions
 applied with `&`, or references to other candidates) plus, one level down,
-the struct members of those fields that have `#up` after evaluation, which
+the struct members of those fields that have `$up` after evaluation, which
 covers components made by comprehensions. A reference to a component
 without a tag (one written inline, or made by a comprehension) is printed
 in full, which is correct but not compact.
@@ -26,11 +26,11 @@ from typing import Any, Iterable
 
 from archon.runtime import source as src
 from archon.runtime.cue import ast
+from archon.runtime.values import UP, UP_LABELS
 
 FILE_NAME = "zz_archon_projection.cue"
 EXPRESSION = "_archonOut"
 REFERENCE_KEY = "#ref"
-UP = "#up"
 
 
 @dataclass
@@ -117,26 +117,28 @@ def build(files: Iterable[ast.File], package: str, inputs: Iterable[tuple[str, .
     for path in candidates:
         selector = _selector(path)
         key = json.dumps(".".join(path))
-        lines.append(f"\tif {selector}.#up != _|_ {{{key}: {_component(selector)}}}")
+        for label in UP_LABELS:
+            lines.append(f"\tif {selector}.{label} != _|_ {{{key}: {_component(selector, label)}}}")
         if path not in written_components:
             # Members made by comprehensions, one level down.
             prefix = json.dumps(".".join(path) + ".")
-            lines.append(f"\tfor k, m in {selector} if m.#up != _|_ {{({prefix} + k): {_component('m')}}}")
+            for label in UP_LABELS:
+                lines.append(f"\tfor k, m in {selector} if m.{label} != _|_ {{({prefix} + k): {_component('m', label)}}}")
     lines.append("}")
     return Projection("\n".join(lines) + "\n", candidates)
 
 
 def _written_components(files: list[ast.File]) -> set[tuple[str, ...]]:
-    """Paths whose written value is a struct literal with an #up field."""
+    """Paths whose written value is a struct literal with a $up (or #up) field."""
     found = set()
     for parsed in files:
         for path, node in src.iter_fields(parsed):
-            if any(child.label == UP for child in src.fields_of(node.value)):
+            if any(child.label in UP_LABELS for child in src.fields_of(node.value)):
                 found.add(path)
     return found
 
 
-def _component(selector: str) -> str:
+def _component(selector: str, label: str = UP) -> str:
     """The projection of one component: its tags and its ops with references cut to tags.
 
     Every test selects a field of a referenced value (`op.from._archonID`)
@@ -145,7 +147,7 @@ def _component(selector: str) -> str:
     return (
         "{"
         f"ids: [if {selector}._archonID != _|_ for id, _ in {selector}._archonID {{id}}], "
-        f"up: [for op in {selector}.#up {{{_OP}}}]"
+        f"up: [for op in {selector}.{label} {{{_OP}}}]"
         "}"
     )
 
@@ -176,7 +178,7 @@ def rebuild(output: Any) -> tuple[dict[str, dict], dict[str, Any]]:
     """Turn the printed projection into components and inputs with shared values.
 
     Returns `(components, inputs)`: components map dotted paths to
-    `{"#up": ops}` dicts, and every `{"#ref": ids}` inside an op is replaced
+    `{"$up": ops}` dicts, and every `{"#ref": ids}` inside an op is replaced
     by the dict of the component with exactly those tags, the same object
     each time, so a chain is never expanded in memory.
     """

@@ -1,7 +1,7 @@
 """Source-level helpers over the parser's syntax tree.
 
 These read what evaluation loses: where a field is written, its doc
-comment and attributes, and the place of each op of a literal `#up` list.
+comment and attributes, and the place of each op of a literal `$up` list.
 """
 
 from __future__ import annotations
@@ -108,13 +108,13 @@ def list_element_spans(field: ast.Field) -> list[Span]:
 
 
 def op_field_span(up: ast.Field, index: int, field_path: str | None) -> Span | None:
-    """Return the label span of a field inside op `index` of a literal #up list."""
+    """Return the label span of a field inside op `index` of a literal $up list."""
     found = op_field(up, index, field_path)
     return found.label_span if found is not None else None
 
 
 def op_field(up: ast.Field, index: int, field_path: str | None) -> ast.Field | None:
-    """Return a field inside op `index` of a literal #up list.
+    """Return a field inside op `index` of a literal $up list.
 
     field_path is dotted, but labels may contain dots themselves (mount
     targets such as "/src/v1.2"), so each level takes the longest label of

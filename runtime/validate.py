@@ -268,7 +268,7 @@ def _check_mount(where: str, mount: Any, pending: Callable[[PendingValue], None]
             pending(PendingValue(where + ".from", source if isinstance(source, Incomplete) else Incomplete("an incomplete component", None)))
             return []
         if not is_component(source):
-            return [Problem(f"mount `from` must refer to a component (a struct with #up), not {_describe(source)}", field=where + ".from", code="not-a-component")]
+            return [Problem(f"mount `from` must refer to a component (a struct with $up), not {_describe(source)}", field=where + ".from", code="not-a-component")]
         path = mount.get("path", "/")
         if isinstance(path, str) and escapes_root(path):
             return [Problem(f'mount path "{path}" escapes its component\'s root through ".."', field=where + ".path", code="path-escapes")]
@@ -331,7 +331,7 @@ def _first_incomplete(value: Any) -> Incomplete | None:
 
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
-        return "a struct without #up" if "#up" not in value else "a component"
+        return "a component" if is_component(value) else "a struct without $up"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, bool):

@@ -11,14 +11,31 @@ from typing import Any
 
 from archon.runtime.cue import Incomplete
 
-__all__ = ["Incomplete", "is_component", "fingerprint"]
+__all__ = ["Incomplete", "LEGACY_UP", "UP", "UP_LABELS", "fingerprint", "is_component", "ops_of"]
 
-UP = "#up"
+UP = "$up"
+
+# The definition form of earlier cuellb configurations, still read. A
+# definition makes CUE copy every component it refers to, which grows
+# exponentially with the depth of a graph, so configurations use $up.
+LEGACY_UP = "#up"
+UP_LABELS = (UP, LEGACY_UP)
+
+
+def ops_of(value: Any) -> list | None:
+    """Return a component's list of ops, or None when value is not a component."""
+    if not isinstance(value, dict):
+        return None
+    for label in UP_LABELS:
+        ops = value.get(label)
+        if isinstance(ops, list):
+            return ops
+    return None
 
 
 def is_component(value: Any) -> bool:
-    """Tell whether value is a component: a struct with an `#up` list."""
-    return isinstance(value, dict) and isinstance(value.get(UP), list)
+    """Tell whether value is a component: a struct with a `$up` (or `#up`) list."""
+    return ops_of(value) is not None
 
 
 def fingerprint(value: Any, _memo: dict[int, str] | None = None) -> str:

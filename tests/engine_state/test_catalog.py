@@ -17,7 +17,7 @@ PACKAGES = ["busybox", "debian", "git", "golang", "image", "node", "python", "sh
 OP_SPEC = Path(__file__).resolve().parents[2] / "runtime" / "spec" / "cue" / "op"
 
 # A configuration that uses every package, with the result each component's
-# #up must export to. A component reference (`from`) is compared as the
+# $up must export to. A component reference (`from`) is compared as the
 # placeholder COMPONENT, because `cue export` shows only its regular fields.
 CONFIG = """package main
 
@@ -222,7 +222,7 @@ def test_config_using_every_package_evaluates(tmp_path: Path) -> None:
 def test_component_ops(tmp_path: Path, component: str) -> None:
     module = make_module(tmp_path / "module", CONFIG)
 
-    completed = cue(module, "export", "-e", f"{component}.#up", "--out", "json", ".")
+    completed = cue(module, "export", "-e", f"{component}.$up", "--out", "json", ".")
 
     assert completed.returncode == 0, completed.stderr
     assert replace_components(json.loads(completed.stdout)) == EXPECTED[component]
@@ -236,16 +236,16 @@ def test_ops_unify_with_op_spec(tmp_path: Path) -> None:
 
     checks = CONFIG.replace('import (\n', 'import (\n\t"archon.dev/op"\n') + """
 _spec: {
-	"fetch-container": op.#FetchContainer
-	"fetch-git":       op.#FetchGit
-	"load":            op.#Load
-	"copy":            op.#Copy
-	"exec":            op.#Exec
-	"subdir":          op.#Subdir
-	"mkdir":           op.#Mkdir
-	"push-container":  op.#PushContainer
+	"fetch-container": op.FetchContainer
+	"fetch-git":       op.FetchGit
+	"load":            op.Load
+	"copy":            op.Copy
+	"exec":            op.Exec
+	"subdir":          op.Subdir
+	"mkdir":           op.Mkdir
+	"push-container":  op.PushContainer
 }
-checked: [for component in [%s] for o in component.#up {_spec[o.do] & o}]
+checked: [for component in [%s] for o in component.$up {_spec[o.do] & o}]
 """ % ", ".join(sorted(EXPECTED))
     module = make_module(tmp_path / "module", checks)
 
@@ -256,10 +256,10 @@ checked: [for component in [%s] for o in component.#up {_spec[o.do] & o}]
 
 
 def test_missing_required_field_is_incomplete(tmp_path: Path) -> None:
-    config = 'package main\n\nimport "archon.dev/catalog/shell"\n\nbase: #up: []\nhello: shell.#Run & {from: base}\n'
+    config = 'package main\n\nimport "archon.dev/catalog/shell"\n\nbase: $up: []\nhello: shell.#Run & {from: base}\n'
     module = make_module(tmp_path / "module", config)
 
-    completed = cue(module, "export", "-e", "hello.#up", "--out", "json", ".")
+    completed = cue(module, "export", "-e", "hello.$up", "--out", "json", ".")
 
     assert completed.returncode != 0
     assert "incomplete value" in completed.stderr

@@ -196,8 +196,8 @@ config: {...} @input()
 settings: {...} @input()
 verbose: bool @input()
 notes: string @input()
-source: {#up: [...]} @input()
-repo: {#up: [...]} @input()
+source: {$up: [...]} @input()
+repo: {$up: [...]} @input()
 token: {secret: string} @input()
 stages: build: "my-flag": string @input()
 """
@@ -237,8 +237,8 @@ def test_overlay_components_with_cue(environment: Environment, workspace: Worksp
     overlay = inputs.input_overlay(environment, "main")
     module = tmp_path / "module"
 
-    source_ops = evaluate(module, PLAN, overlay, "source.#up")
-    repo_ops = evaluate(module, PLAN, overlay, "repo.#up")
+    source_ops = evaluate(module, PLAN, overlay, "source.$up")
+    repo_ops = evaluate(module, PLAN, overlay, "repo.$up")
 
     assert source_ops == [{"do": "local", "dir": str(workspace.root / "plan"), "exclude": ["*.tmp"]}]
     assert repo_ops == [

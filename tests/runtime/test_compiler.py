@@ -11,7 +11,7 @@ from archon.runtime.llb.pb import ops_pb2
 
 from compile_helpers import component_op, compile_folder, decode, load_config, ops_of_kind, source_identifiers, write_config
 
-BASE = 'base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]\n'
+BASE = 'base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]\n'
 
 
 def exec_of(plan, component):
@@ -29,7 +29,7 @@ def test_fetch_container_source(tmp_path):
 
 
 def test_fetch_git_source(tmp_path):
-    write_config(tmp_path, 'repo: #up: [op.#FetchGit & {remote: "git://127.0.0.1:9418/app.git", ref: "v1", keepGitDir: true}]\n')
+    write_config(tmp_path, 'repo: $up: [op.FetchGit & {remote: "git://127.0.0.1:9418/app.git", ref: "v1", keepGitDir: true}]\n')
 
     plan = compile_folder(tmp_path)
     source = component_op(plan, "repo").op.source
@@ -40,7 +40,7 @@ def test_fetch_git_source(tmp_path):
 
 def test_fetch_http_source(tmp_path):
     checksum = "sha256:" + "a" * 64
-    write_config(tmp_path, f'file: #up: [op.#FetchHTTP & {{url: "http://127.0.0.1:8000/tool.tgz", checksum: "{checksum}", filename: "tool.tgz", mode: 0o755}}]\n')
+    write_config(tmp_path, f'file: $up: [op.FetchHTTP & {{url: "http://127.0.0.1:8000/tool.tgz", checksum: "{checksum}", filename: "tool.tgz", mode: 0o755}}]\n')
 
     plan = compile_folder(tmp_path)
     source = component_op(plan, "file").op.source
@@ -53,7 +53,7 @@ def test_fetch_http_source(tmp_path):
 
 def test_local_source_with_patterns(tmp_path):
     (tmp_path / "src").mkdir()
-    write_config(tmp_path, 'src: #up: [op.#Local & {dir: "src", include: ["*.c"], exclude: ["build"]}]\n')
+    write_config(tmp_path, 'src: $up: [op.Local & {dir: "src", include: ["*.c"], exclude: ["build"]}]\n')
 
     plan = compile_folder(tmp_path)
     source = component_op(plan, "src").op.source
@@ -66,7 +66,7 @@ def test_local_source_with_patterns(tmp_path):
 
 
 def test_load_is_an_edge_not_a_copy(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [op.#Load & {from: base}, op.#Exec & {args: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["true"]}]\n')
 
     plan = compile_folder(tmp_path)
     exec_op = exec_of(plan, "app")
@@ -81,9 +81,9 @@ def test_exec_fields(tmp_path):
         tmp_path,
         BASE
         + """
-        app: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        app: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["sh", "-c", "echo hi"]
                 env: {GREETING: "hi", PATH: "/custom/bin"}
                 dir: "/work"
@@ -106,7 +106,7 @@ def test_exec_fields(tmp_path):
 
 
 def test_exec_defaults_without_resolver(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [op.#Load & {from: base}, op.#Exec & {args: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["true"]}]\n')
 
     plan = compile_folder(tmp_path)
     meta = exec_of(plan, "app").op.exec.meta
@@ -123,7 +123,7 @@ def test_exec_image_config_overridden_key_by_key(tmp_path):
         def resolve(self, ref):
             return ResolvedImage(ImageConfig(env=("PATH=/image/bin", "LANG=C.UTF-8"), working_dir="/srv", user="builder"), layers=3)
 
-    write_config(tmp_path, BASE + 'app: #up: [op.#Load & {from: base}, op.#Exec & {args: ["true"], env: LANG: "en_US.UTF-8"}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["true"], env: LANG: "en_US.UTF-8"}]\n')
     configuration = load_config(tmp_path)
 
     plan = compile_configuration(configuration, resolver=Resolver())
@@ -137,7 +137,7 @@ def test_exec_image_config_overridden_key_by_key(tmp_path):
 
 
 def test_always_sets_ignore_cache(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [op.#Load & {from: base}, op.#Exec & {args: ["date"], always: true}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["date"], always: true}]\n')
 
     plan = compile_folder(tmp_path)
 
@@ -150,10 +150,10 @@ def test_mount_kinds(tmp_path):
         BASE
         + """
         token: op.#Secret @input()
-        data: #up: [op.#Load & {from: base}, op.#Exec & {args: ["mkdir", "-p", "/out/lib"]}]
-        app: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        data: $up: [op.Load & {from: base}, op.Exec & {args: ["mkdir", "-p", "/out/lib"]}]
+        app: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["true"]
                 mount: {
                     "/tmp": "tmpfs"
@@ -200,14 +200,14 @@ def test_copy_rule(tmp_path):
         tmp_path,
         BASE
         + """
-        files: #up: [op.#Load & {from: base}, op.#Exec & {args: ["true"]}]
-        app: #up: [
-            op.#Load & {from: base},
-            op.#Copy & {from: files, src: "/etc", dest: "/copied/"},
+        files: $up: [op.Load & {from: base}, op.Exec & {args: ["true"]}]
+        app: $up: [
+            op.Load & {from: base},
+            op.Copy & {from: files, src: "/etc", dest: "/copied/"},
         ]
-        wild: #up: [
-            op.#Load & {from: base},
-            op.#Copy & {from: files, src: "/etc/*.conf", dest: "/conf"},
+        wild: $up: [
+            op.Load & {from: base},
+            op.Copy & {from: files, src: "/etc/*.conf", dest: "/conf"},
         ]
         """,
     )
@@ -231,14 +231,14 @@ def test_file_ops(tmp_path):
         tmp_path,
         BASE
         + """
-        app: #up: [
-            op.#Load & {from: base},
-            op.#Mkdir & {path: "/a/b", mode: 0o700},
-            op.#WriteFile & {dest: "/a/b/c.txt", content: "hello", mode: 0o600},
-            op.#Workdir & {path: "/w"},
-            op.#Exec & {args: ["pwd"]},
+        app: $up: [
+            op.Load & {from: base},
+            op.Mkdir & {path: "/a/b", mode: 0o700},
+            op.WriteFile & {dest: "/a/b/c.txt", content: "hello", mode: 0o600},
+            op.Workdir & {path: "/w"},
+            op.Exec & {args: ["pwd"]},
         ]
-        sub: #up: [op.#Load & {from: app}, op.#Subdir & {dir: "/a"}]
+        sub: $up: [op.Load & {from: app}, op.Subdir & {dir: "/a"}]
         """,
     )
 
@@ -265,9 +265,9 @@ def test_export_and_directory_outputs_in_bundle(tmp_path):
         tmp_path,
         BASE
         + """
-        build: #up: [op.#Load & {from: base}, op.#Exec & {args: ["sh", "-c", "echo 1.0 > /v"]}]
-        version: {#up: [op.#Load & {from: build}, op.#Export & {source: "/v", format: "string"}]} @output()
-        dist: {#up: [op.#Load & {from: build}]} @output(dir="out")
+        build: $up: [op.Load & {from: base}, op.Exec & {args: ["sh", "-c", "echo 1.0 > /v"]}]
+        version: {$up: [op.Load & {from: build}, op.Export & {source: "/v", format: "string"}]} @output()
+        dist: {$up: [op.Load & {from: build}]} @output(dir="out")
         """,
     )
 
@@ -283,7 +283,7 @@ def test_export_and_directory_outputs_in_bundle(tmp_path):
 
 
 def test_leaf_components_are_forced_into_the_solve(tmp_path):
-    write_config(tmp_path, BASE + 'test: #up: [op.#Load & {from: base}, op.#Exec & {args: ["make", "test"]}]\n')
+    write_config(tmp_path, BASE + 'test: $up: [op.Load & {from: base}, op.Exec & {args: ["make", "test"]}]\n')
 
     plan = compile_folder(tmp_path)
     bundle = decode(plan)[plan.root]
@@ -298,8 +298,8 @@ def test_image_outputs(tmp_path):
         tmp_path,
         BASE
         + """
-        pushed: #up: [op.#Load & {from: base}, op.#PushContainer & {ref: "127.0.0.1:5000/app:1"}]
-        saved: #up: [op.#Load & {from: base}, op.#SaveImage & {tag: "app:1"}]
+        pushed: $up: [op.Load & {from: base}, op.PushContainer & {ref: "127.0.0.1:5000/app:1"}]
+        saved: $up: [op.Load & {from: base}, op.SaveImage & {tag: "app:1"}]
         """,
     )
 
@@ -317,8 +317,8 @@ def test_docker_build_translated_into_the_graph(tmp_path):
     write_config(
         tmp_path,
         """
-        ctx: #up: [op.#Local & {dir: "ctx"}]
-        image: #up: [op.#DockerBuild & {
+        ctx: $up: [op.Local & {dir: "ctx"}]
+        image: $up: [op.DockerBuild & {
             context: ctx
             dockerfile: \"\"\"
                 ARG VERSION=1
@@ -349,7 +349,7 @@ def test_docker_build_translated_into_the_graph(tmp_path):
 
 
 def test_docker_build_unsupported_instruction(tmp_path):
-    write_config(tmp_path, 'image: #up: [op.#DockerBuild & {dockerfile: "FROM archon/busybox\\nHEALTHCHECK NONE\\nVOLUME /x\\nMAINTAINER me\\nONBUILD RUN x\\nEXPOSE 80\\nSTOPSIGNAL 9\\nSHELL [\\"sh\\"]\\nFOO bar\\n"}]\n')
+    write_config(tmp_path, 'image: $up: [op.DockerBuild & {dockerfile: "FROM archon/busybox\\nHEALTHCHECK NONE\\nVOLUME /x\\nMAINTAINER me\\nONBUILD RUN x\\nEXPOSE 80\\nSTOPSIGNAL 9\\nSHELL [\\"sh\\"]\\nFOO bar\\n"}]\n')
     configuration = load_config(tmp_path)
 
     with pytest.raises(ConfigError) as raised:
@@ -363,8 +363,8 @@ def test_docker_build_unsupported_instruction(tmp_path):
 def test_same_digests_whatever_the_field_order(tmp_path):
     first = tmp_path / "first"
     second = tmp_path / "second"
-    write_config(first, BASE + 'app: #up: [op.#Load & {from: base}, op.#Exec & {args: ["true"], env: {A: "1", B: "2"}, dir: "/x"}]\n')
-    write_config(second, 'app: #up: [op.#Load & {from: base}, op.#Exec & {dir: "/x", env: {B: "2", A: "1"}, args: ["true"]}]\n' + BASE)
+    write_config(first, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["true"], env: {A: "1", B: "2"}, dir: "/x"}]\n')
+    write_config(second, 'app: $up: [op.Load & {from: base}, op.Exec & {dir: "/x", env: {B: "2", A: "1"}, args: ["true"]}]\n' + BASE)
 
     first_plan = compile_folder(first)
     second_plan = compile_folder(second)
@@ -378,8 +378,8 @@ def test_identical_components_share_one_vertex(tmp_path):
         tmp_path,
         BASE
         + """
-        one: #up: [op.#Load & {from: base}, op.#Exec & {args: ["make"]}]
-        two: #up: [op.#Load & {from: base}, op.#Exec & {args: ["make"]}]
+        one: $up: [op.Load & {from: base}, op.Exec & {args: ["make"]}]
+        two: $up: [op.Load & {from: base}, op.Exec & {args: ["make"]}]
         """,
     )
 
@@ -395,7 +395,7 @@ def test_long_chain_is_flattened(tmp_path):
         BASE
         + """
         import "list"
-        chain: #up: [op.#Load & {from: base}, for i in list.Range(0, 300, 1) {op.#Exec & {args: ["sh", "-c", "echo \\(i) >> /log"]}}]
+        chain: $up: [op.Load & {from: base}, for i in list.Range(0, 300, 1) {op.Exec & {args: ["sh", "-c", "echo \\(i) >> /log"]}}]
         """.replace('import "list"\n', ""),
         header='package main\n\nimport (\n\t"list"\n\t"archon.dev/op"\n)\n\n',
     )

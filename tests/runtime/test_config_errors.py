@@ -9,7 +9,7 @@ from archon.runtime.diagnostics import ConfigError, Severity
 
 from compile_helpers import load_config, write_config
 
-BASE = 'base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]\n'
+BASE = 'base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]\n'
 # write_config's header takes four lines, so the body starts on line 5.
 FIRST_LINE = 5
 # A header of the same length that imports nothing, for bodies that use no op definition.
@@ -26,7 +26,7 @@ def position(diagnostic) -> tuple[int, int]:
 
 
 def test_unknown_op_suggests_a_name(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "exce", args: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "exce", args: ["true"]}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path), "unknown-op")
 
@@ -36,7 +36,7 @@ def test_unknown_op_suggests_a_name(tmp_path):
 
 
 def test_op_written_for_do(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{op: "exec", args: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{op: "exec", args: ["true"]}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path), "unknown-op")
 
@@ -45,7 +45,7 @@ def test_op_written_for_do(tmp_path):
 
 
 def test_missing_required_field(tmp_path):
-    write_config(tmp_path, 'app: #up: [{do: "fetch-container"}]\n', header=PLAIN)
+    write_config(tmp_path, 'app: $up: [{do: "fetch-container"}]\n', header=PLAIN)
 
     (diagnostic,) = errors(load_config(tmp_path), "missing-field")
 
@@ -54,7 +54,7 @@ def test_missing_required_field(tmp_path):
 
 
 def test_mistyped_field(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "load", from: base}, {do: "mkdir", path: 3}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "mkdir", path: 3}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path), "invalid-type")
 
@@ -64,7 +64,7 @@ def test_mistyped_field(tmp_path):
 
 
 def test_unknown_field_suggests_a_name(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "load", from: base}, {do: "exec", arg: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "exec", arg: ["true"]}]\n')
 
     configuration = load_config(tmp_path)
     (unknown,) = errors(configuration, "unknown-field")
@@ -74,7 +74,7 @@ def test_unknown_field_suggests_a_name(tmp_path):
 
 
 def test_reference_to_a_non_component(tmp_path):
-    write_config(tmp_path, 'settings: {level: 1}\napp: #up: [{do: "load", from: settings}]\n', header=PLAIN)
+    write_config(tmp_path, 'settings: {level: 1}\napp: $up: [{do: "load", from: settings}]\n', header=PLAIN)
 
     (diagnostic,) = errors(load_config(tmp_path), "invalid-type")
 
@@ -86,9 +86,9 @@ def test_cycle_named_component_by_component(tmp_path):
     write_config(
         tmp_path,
         """
-        a: #up: [{do: "load", from: b}]
-        b: #up: [{do: "load", from: c}]
-        c: #up: [{do: "load", from: a}]
+        a: $up: [{do: "load", from: b}]
+        b: $up: [{do: "load", from: c}]
+        c: $up: [{do: "load", from: a}]
         """,
         header=PLAIN,
     )
@@ -101,7 +101,7 @@ def test_cycle_named_component_by_component(tmp_path):
 
 
 def test_exec_with_empty_args(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "load", from: base}, {do: "exec", args: []}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "exec", args: []}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path), "empty-args")
 
@@ -112,7 +112,7 @@ def test_exec_with_empty_args(tmp_path):
 def test_two_mounts_on_one_target(tmp_path):
     write_config(
         tmp_path,
-        BASE + 'app: #up: [{do: "load", from: base}, {do: "exec", args: ["true"], mount: {"/src": "tmpfs", "/src/": "cache"}}]\n',
+        BASE + 'app: $up: [{do: "load", from: base}, {do: "exec", args: ["true"], mount: {"/src": "tmpfs", "/src/": "cache"}}]\n',
     )
 
     (diagnostic,) = errors(load_config(tmp_path), "duplicate-mount")
@@ -122,7 +122,7 @@ def test_two_mounts_on_one_target(tmp_path):
 
 
 def test_path_escaping_its_root(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "load", from: base}, {do: "subdir", dir: "../etc"}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "subdir", dir: "../etc"}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path), "path-escapes")
 
@@ -131,7 +131,7 @@ def test_path_escaping_its_root(tmp_path):
 
 
 def test_value_missing_because_input_unset(tmp_path):
-    write_config(tmp_path, BASE + 'name: string @input()\napp: #up: [{do: "load", from: base}, {do: "exec", args: ["echo", name]}]\n')
+    write_config(tmp_path, BASE + 'name: string @input()\napp: $up: [{do: "load", from: base}, {do: "exec", args: ["echo", name]}]\n')
 
     configuration = load_config(tmp_path, mode="compute")
     (diagnostic,) = errors(configuration, "input-unset")
@@ -142,7 +142,7 @@ def test_value_missing_because_input_unset(tmp_path):
 
 
 def test_unset_input_is_not_an_error_when_validating(tmp_path):
-    write_config(tmp_path, BASE + 'name: string @input()\napp: #up: [{do: "load", from: base}, {do: "exec", args: ["echo", name]}]\n')
+    write_config(tmp_path, BASE + 'name: string @input()\napp: $up: [{do: "load", from: base}, {do: "exec", args: ["echo", name]}]\n')
 
     configuration = load_config(tmp_path, mode="validate")
 
@@ -151,7 +151,7 @@ def test_unset_input_is_not_an_error_when_validating(tmp_path):
 
 
 def test_unset_directory_input_named(tmp_path):
-    write_config(tmp_path, BASE + 'source: op.#Dir @input()\napp: #up: [{do: "load", from: base}, {do: "copy", from: source, dest: "/src"}]\n')
+    write_config(tmp_path, BASE + 'source: op.#Dir @input()\napp: $up: [{do: "load", from: base}, {do: "copy", from: source, dest: "/src"}]\n')
 
     (diagnostic,) = errors(load_config(tmp_path, mode="compute"), "input-unset")
 
@@ -178,7 +178,7 @@ def test_syntax_error_from_the_parser(tmp_path):
 
 
 def test_final_op_must_be_last(tmp_path):
-    write_config(tmp_path, BASE + 'app: #up: [{do: "load", from: base}, {do: "export", source: "/v"}, {do: "exec", args: ["true"]}]\n')
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "export", source: "/v"}, {do: "exec", args: ["true"]}]\n')
 
     with pytest.raises(ConfigError) as raised:
         compile_configuration(load_config(tmp_path))
@@ -192,9 +192,9 @@ def test_all_problems_reported_together(tmp_path):
     write_config(
         tmp_path,
         BASE
-        + 'a: #up: [{do: "exce"}]\n'
-        + 'b: #up: [{do: "load", from: base}, {do: "exec", args: []}]\n'
-        + 'c: #up: [{do: "subdir", dir: "../x"}]\n',
+        + 'a: $up: [{do: "exce"}]\n'
+        + 'b: $up: [{do: "load", from: base}, {do: "exec", args: []}]\n'
+        + 'c: $up: [{do: "subdir", dir: "../x"}]\n',
     )
 
     codes = sorted(d.code for d in errors(load_config(tmp_path)))
@@ -205,7 +205,7 @@ def test_all_problems_reported_together(tmp_path):
 def test_overlay_replaces_the_file_on_disk(tmp_path):
     path = write_config(tmp_path, BASE)
 
-    configuration = load_config(tmp_path, overlays={str(path): 'package main\n\napp: #up: [{do: "exce"}]\n'})
+    configuration = load_config(tmp_path, overlays={str(path): 'package main\n\napp: $up: [{do: "exce"}]\n'})
 
     assert "app" in configuration.components
     assert "base" not in configuration.components
