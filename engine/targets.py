@@ -1,4 +1,4 @@
-"""What a command runs: a plan folder, maybe an environment, and their inputs.
+"""Targets of commands: a plan folder, maybe an environment, and their inputs.
 
 A command names a plan folder, an environment (`-e`), both or neither. With
 an environment, its stored inputs join the evaluation as one extra file,
@@ -87,7 +87,7 @@ def _find_workspace(start: Path) -> Workspace | None:
 
 
 def _environment_for(workspace: Workspace, package: Path | None) -> Environment | None:
-    """The environment for a plan folder (only when exactly one runs it), or the default one."""
+    """Return the environment for a plan folder (only when exactly one runs it), or the default one."""
     names = workspace.environment_names()
     if package is None:
         default = workspace.default_environment()
@@ -108,7 +108,7 @@ def package_name(package: Path) -> str:
 
 
 def input_files(target: Target) -> tuple[dict[str, str], set[str]]:
-    """The extra files that carry the target's inputs, and the names of the inputs they set.
+    """Return the extra files that carry the target's inputs, and the names of the inputs they set.
 
     Inputs given on the command line replace the environment's inputs of
     the same name.
@@ -148,7 +148,7 @@ def plan_digest(definition: bytes) -> str:
 
 
 def declared_inputs(configuration: Configuration) -> list[stored_inputs.DeclaredInput]:
-    """The plan's inputs in the form `dagger input list` shows them."""
+    """Return the plan's inputs in the form `dagger input list` shows them."""
     return [
         stored_inputs.DeclaredInput(decl.path, decl.type_text, decl.doc or "", decl.has_default)
         for decl in configuration.inputs.values()

@@ -42,8 +42,9 @@ from archon.runtime.values import fingerprint, is_component, ops_of
 # Ops that deliver an output and so must end their component.
 FINAL_OPS = ("export", "push-container", "save-image")
 
-# Files the bundle asks of a component it only needs solved: no component
-# holds them, and the copy allows an empty match, so nothing is copied.
+# A pattern the bundle copies from each component it only needs solved.
+# No component has such files and the copy allows an empty match, so
+# nothing is copied, but the daemon must still build the component.
 FORCE_SOLVE_PATTERN = "/.archon-solve-only-*"
 
 

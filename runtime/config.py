@@ -522,7 +522,12 @@ def _value_at(value: Any, path: tuple[str, ...]) -> Any:
 def _first_incomplete(value: Any) -> Incomplete | None:
     if isinstance(value, Incomplete):
         return value
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    if isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        items = ()
     for item in items:
         found = _first_incomplete(item)
         if found is not None:
