@@ -44,8 +44,10 @@ def _print_error(message: str, hint: str | None = None) -> None:
 
 def run_with_error_boundary(group: click.Group, argv: list[str] | None) -> int:
     try:
-        group.main(args=argv, prog_name="dagger", standalone_mode=False)
-        return 0
+        # Outside standalone mode, click returns the code of an Exit raised
+        # by a command (such as `validate` finding errors) instead of raising it.
+        result = group.main(args=argv, prog_name="dagger", standalone_mode=False)
+        return result if isinstance(result, int) else 0
     except click.exceptions.Exit as stop:
         return stop.exit_code
     except click.ClickException as problem:
