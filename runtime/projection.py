@@ -188,26 +188,26 @@ def rebuild(output: Any) -> tuple[dict[str, dict], dict[str, Any]]:
     for path, entry in printed.items():
         if not isinstance(entry, dict):
             continue
-        component = {UP: entry.get("up", [])}
+        component: dict = {UP: []}
         components[path] = component
         ids = frozenset(entry.get("ids") or ())
         if ids:
             by_ids.setdefault(ids, component)
 
+    # The printed output is a tree and stays untouched, because the
+    # evaluator caches it: resolving builds new containers.
     def resolve(value: Any) -> Any:
         if isinstance(value, dict):
             reference = value.get(REFERENCE_KEY)
             if isinstance(reference, list) and len(value) == 1:
                 return by_ids.get(frozenset(reference), {"#unresolved": reference})
-            for key, item in list(value.items()):
-                value[key] = resolve(item)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                value[index] = resolve(item)
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
         return value
 
-    for component in components.values():
-        resolve(component[UP])
+    for path, component in components.items():
+        component[UP] = resolve(printed[path].get("up", []))
 
     inputs = {path: resolve(value) for path, value in ((output or {}).get("inputs") or {}).items()}
     return components, inputs
