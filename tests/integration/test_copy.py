@@ -19,13 +19,13 @@ pytestmark = pytest.mark.daemon
 
 # The component every case copies from.
 TREE = """
-    tree: #up: [
-        op.#WriteFile & {dest: "/data/a.txt", content: "a NONCE"},
-        op.#WriteFile & {dest: "/data/b.txt", content: "b"},
-        op.#WriteFile & {dest: "/data/c.log", content: "c"},
-        op.#WriteFile & {dest: "/data/sub/d.txt", content: "d"},
-        op.#WriteFile & {dest: "/data/lib1/x.h", content: "x"},
-        op.#WriteFile & {dest: "/data/lib2/y.h", content: "y"},
+    tree: $up: [
+        op.WriteFile & {dest: "/data/a.txt", content: "a NONCE"},
+        op.WriteFile & {dest: "/data/b.txt", content: "b"},
+        op.WriteFile & {dest: "/data/c.log", content: "c"},
+        op.WriteFile & {dest: "/data/sub/d.txt", content: "d"},
+        op.WriteFile & {dest: "/data/lib1/x.h", content: "x"},
+        op.WriteFile & {dest: "/data/lib2/y.h", content: "y"},
     ]
 """
 
@@ -68,7 +68,7 @@ CASES = [
 
 def test_copy_rule_clauses(connection, tmp_path, nonce):
     body = TREE + "\n".join(
-        f'{name}: {{#up: [op.#Copy & {{from: tree, {fields}}}]}} @output(dir="out/{name}")' for name, fields, _ in CASES
+        f'{name}: {{$up: [op.Copy & {{from: tree, {fields}}}]}} @output(dir="out/{name}")' for name, fields, _ in CASES
     )
     write_configuration(tmp_path, body, replace={"NONCE": nonce})
 
@@ -84,10 +84,10 @@ def test_copy_onto_existing_files(connection, tmp_path, nonce):
     # A copy adds to the file system it lands on: files outside dest stay, a file at dest is replaced.
     write_configuration(tmp_path, TREE + """
         merged: {
-            #up: [
-                op.#WriteFile & {dest: "/keep.txt", content: "kept"},
-                op.#WriteFile & {dest: "/copied/b.txt", content: "old"},
-                op.#Copy & {from: tree, src: "/data/*.txt", dest: "/copied/"},
+            $up: [
+                op.WriteFile & {dest: "/keep.txt", content: "kept"},
+                op.WriteFile & {dest: "/copied/b.txt", content: "old"},
+                op.Copy & {from: tree, src: "/data/*.txt", dest: "/copied/"},
             ]
         } @output(dir="out")
     """, replace={"NONCE": nonce})
@@ -101,8 +101,8 @@ def test_copy_onto_existing_files(connection, tmp_path, nonce):
 def test_copy_pattern_matching_nothing_fails(connection, tmp_path, nonce):
     config = write_configuration(tmp_path, TREE + """
         empty: {
-            #up: [
-                op.#Copy & {from: tree, src: "/data/*.md", dest: "/copied/"}, // matches nothing
+            $up: [
+                op.Copy & {from: tree, src: "/data/*.md", dest: "/copied/"}, // matches nothing
             ]
         } @output(dir="out")
     """, replace={"NONCE": nonce})

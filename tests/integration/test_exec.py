@@ -19,14 +19,14 @@ CANCEL_SECONDS = 10
 
 def test_failing_exec_reports_code_output_and_position(connection, tmp_path, nonce):
     config = write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        broken: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {args: ["sh", "-c", "echo NONCE; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo line-$i; done; exit 7"]}, // fails
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        broken: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-c", "echo NONCE; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo line-$i; done; exit 7"]}, // fails
         ]
     """, replace={"NONCE": nonce})
     line = line_of(config, "// fails")
-    column = config.read_text().splitlines()[line - 1].index("op.#Exec") + 1
+    column = config.read_text().splitlines()[line - 1].index("op.Exec") + 1
 
     outcome = run_configuration(tmp_path, connection)
     failure = outcome.result.failure
@@ -48,10 +48,10 @@ def test_failing_exec_reports_code_output_and_position(connection, tmp_path, non
 def test_failed_run_keeps_vertex_records(connection, tmp_path, nonce):
     # The run history and the editor's vertex statuses are made from these records.
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        broken: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {args: ["sh", "-c", "echo NONCE; echo last words; exit 3"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        broken: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-c", "echo NONCE; echo last words; exit 3"]},
         ]
     """, replace={"NONCE": nonce})
 
@@ -68,12 +68,12 @@ def test_failed_run_keeps_vertex_records(connection, tmp_path, nonce):
 
 def test_exec_env_and_dir_come_from_image(connection, tmp_path, env_image):
     write_configuration(tmp_path, """
-        app: #up: [
-            op.#FetchContainer & {ref: "IMAGE"},
-            op.#Exec & {args: ["sh", "-ec", "pwd > report.pwd; env > /report.env"]},
+        app: $up: [
+            op.FetchContainer & {ref: "IMAGE"},
+            op.Exec & {args: ["sh", "-ec", "pwd > report.pwd; env > /report.env"]},
         ]
-        pwd: {#up: [op.#Load & {from: app}, op.#Export & {source: "/app/report.pwd"}]} @output()
-        env: {#up: [op.#Load & {from: app}, op.#Export & {source: "/report.env"}]} @output()
+        pwd: {$up: [op.Load & {from: app}, op.Export & {source: "/app/report.pwd"}]} @output()
+        env: {$up: [op.Load & {from: app}, op.Export & {source: "/report.env"}]} @output()
     """, replace={"IMAGE": env_image.ref})
 
     outcome = run_configuration(tmp_path, connection)
@@ -88,14 +88,14 @@ def test_exec_env_and_dir_come_from_image(connection, tmp_path, env_image):
 
 def test_exec_env_overrides_image_env_by_key(connection, tmp_path, env_image):
     write_configuration(tmp_path, """
-        app: #up: [
-            op.#FetchContainer & {ref: "IMAGE"},
-            op.#Exec & {
+        app: $up: [
+            op.FetchContainer & {ref: "IMAGE"},
+            op.Exec & {
                 args: ["sh", "-c", "env > /report.env"]
                 env: {GREETING: "from-op", ADDED: "added"}
             },
         ]
-        env: {#up: [op.#Load & {from: app}, op.#Export & {source: "/report.env"}]} @output()
+        env: {$up: [op.Load & {from: app}, op.Export & {source: "/report.env"}]} @output()
     """, replace={"IMAGE": env_image.ref})
 
     outcome = run_configuration(tmp_path, connection)
@@ -110,17 +110,17 @@ def test_exec_env_overrides_image_env_by_key(connection, tmp_path, env_image):
 
 def test_exec_dir_user_and_hosts(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        probe: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        probe: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["sh", "-ec", "mkdir /tmp/report; pwd > /tmp/report/pwd; id -u > /tmp/report/uid; id -g > /tmp/report/gid; cp /etc/hosts /tmp/report/hosts; echo NONCE"]
                 dir:  "/srv/site"
                 user: "builder"
                 hosts: "db.archon.test": "10.11.12.13"
             },
         ]
-        report: {#up: [op.#Load & {from: probe}, op.#Subdir & {dir: "/tmp/report"}]} @output(dir="report")
+        report: {$up: [op.Load & {from: probe}, op.Subdir & {dir: "/tmp/report"}]} @output(dir="report")
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -135,17 +135,17 @@ def test_exec_dir_user_and_hosts(connection, tmp_path, nonce):
 
 def test_always_reruns_while_others_are_cached(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        fixed: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {args: ["sh", "-ec", "echo NONCE > /fixed; cat /proc/sys/kernel/random/uuid >> /fixed"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        fixed: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-ec", "echo NONCE > /fixed; cat /proc/sys/kernel/random/uuid >> /fixed"]},
         ]
-        stamp: #up: [
-            op.#Load & {from: fixed},
-            op.#Exec & {args: ["sh", "-c", "cat /proc/sys/kernel/random/uuid > /stamp"], always: true},
+        stamp: $up: [
+            op.Load & {from: fixed},
+            op.Exec & {args: ["sh", "-c", "cat /proc/sys/kernel/random/uuid > /stamp"], always: true},
         ]
-        fixedValue: {#up: [op.#Load & {from: fixed}, op.#Export & {source: "/fixed"}]} @output()
-        stampValue: {#up: [op.#Load & {from: stamp}, op.#Export & {source: "/stamp"}]} @output()
+        fixedValue: {$up: [op.Load & {from: fixed}, op.Export & {source: "/fixed"}]} @output()
+        stampValue: {$up: [op.Load & {from: stamp}, op.Export & {source: "/stamp"}]} @output()
     """, replace={"NONCE": nonce})
 
     first = run_configuration(tmp_path, connection)
@@ -171,13 +171,13 @@ def test_chain_of_300_execs_completes(connection, tmp_path, nonce):
     # time, on top of the whole chain: without flattening they would mount
     # about 300 layers.
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        chain: #up: list.Concat([
-            [op.#Load & {from: base}],
-            [for i in list.Range(0, 290, 1) {op.#Exec & {args: ["sh", "-c", "echo \\(i) >> /chain.txt"]}}],
-            [for i in list.Range(290, 300, 1) {op.#Exec & {args: ["sh", "-c", "echo \\(i) >> /chain.txt", "NONCE"]}}],
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        chain: $up: list.Concat([
+            [op.Load & {from: base}],
+            [for i in list.Range(0, 290, 1) {op.Exec & {args: ["sh", "-c", "echo \\(i) >> /chain.txt"]}}],
+            [for i in list.Range(290, 300, 1) {op.Exec & {args: ["sh", "-c", "echo \\(i) >> /chain.txt", "NONCE"]}}],
         ])
-        lines: {#up: [op.#Load & {from: chain}, op.#Export & {source: "/chain.txt"}]} @output()
+        lines: {$up: [op.Load & {from: chain}, op.Export & {source: "/chain.txt"}]} @output()
     """, imports=("list",), replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection, progress_mode="quiet")
@@ -191,12 +191,12 @@ def test_chain_of_300_execs_completes(connection, tmp_path, nonce):
 
 def test_cancel_stops_run_and_keeps_outputs(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        slow: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {args: ["sh", "-c", "echo NONCE; sleep 30; mkdir -p /out; echo late > /out/late.txt"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        slow: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-c", "echo NONCE; sleep 30; mkdir -p /out; echo late > /out/late.txt"]},
         ]
-        dist: {#up: [op.#Load & {from: slow}, op.#Subdir & {dir: "/out"}]} @output(dir="dist")
+        dist: {$up: [op.Load & {from: slow}, op.Subdir & {dir: "/out"}]} @output(dir="dist")
     """, replace={"NONCE": nonce})
     dist = tmp_path / "dist"
     dist.mkdir()

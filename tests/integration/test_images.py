@@ -36,16 +36,16 @@ COPY --from=build /out/artifact.txt /artifact.txt
 
 def test_docker_build_multi_stage(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        sources: #up: [op.#Local & {dir: "context"}]
-        final: #up: [op.#DockerBuild & {context: sources, dockerfilePath: "Dockerfile", buildArg: GREETING: "from-arg"}]
-        buildStage: #up: [op.#DockerBuild & {context: sources, dockerfile: DOCKERFILE, target: "build"}]
-        probe: #up: [
-            op.#Load & {from: final},
-            op.#Exec & {args: ["sh", "-ec", "ls / > /listing"]},
+        sources: $up: [op.Local & {dir: "context"}]
+        final: $up: [op.DockerBuild & {context: sources, dockerfilePath: "Dockerfile", buildArg: GREETING: "from-arg"}]
+        buildStage: $up: [op.DockerBuild & {context: sources, dockerfile: DOCKERFILE, target: "build"}]
+        probe: $up: [
+            op.Load & {from: final},
+            op.Exec & {args: ["sh", "-ec", "ls / > /listing"]},
         ]
-        artifact: {#up: [op.#Load & {from: final}, op.#Export & {source: "/artifact.txt"}]} @output()
-        stageArtifact: {#up: [op.#Load & {from: buildStage}, op.#Export & {source: "/out/artifact.txt"}]} @output()
-        listing: {#up: [op.#Load & {from: probe}, op.#Export & {source: "/listing"}]} @output()
+        artifact: {$up: [op.Load & {from: final}, op.Export & {source: "/artifact.txt"}]} @output()
+        stageArtifact: {$up: [op.Load & {from: buildStage}, op.Export & {source: "/out/artifact.txt"}]} @output()
+        listing: {$up: [op.Load & {from: probe}, op.Export & {source: "/listing"}]} @output()
     """, files={"context/Dockerfile": DOCKERFILE, "context/greeting.txt": f"{nonce}\n"}, replace={"DOCKERFILE": json.dumps(DOCKERFILE)})
 
     outcome = run_configuration(tmp_path, connection)
@@ -93,10 +93,10 @@ def registry_image_layers(registry: str, repository: str, tag: str) -> list[byte
 
 
 IMAGE_CONFIG = """
-    base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-    app: #up: [
-        op.#Load & {from: base},
-        op.#WriteFile & {dest: "/hello.txt", content: "NONCE"},
+    base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+    app: $up: [
+        op.Load & {from: base},
+        op.WriteFile & {dest: "/hello.txt", content: "NONCE"},
         op.#OUTPUT & {FIELD: "REF"},
     ]
 """

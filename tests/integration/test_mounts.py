@@ -25,19 +25,19 @@ def cache_counter_config(always: bool) -> str:
     """
     components = "\n".join(
         f"""
-        {mode}: #up: [
-            op.#Load & {{from: base}},
-            op.#Exec & {{
+        {mode}: $up: [
+            op.Load & {{from: base}},
+            op.Exec & {{
                 args: ["sh", "-ec", "echo $0 >> /cache/runs; echo $(wc -l < /cache/runs) $0 > /count", "NONCE-{mode}-RUN"]
                 mount: "/cache": {{type: "cache", id: "archon-test-NONCE-{mode}", sharing: "{mode}"}}
                 always: {str(always).lower()}
             }},
         ]
-        {mode}Count: {{#up: [op.#Load & {{from: {mode}}}, op.#Export & {{source: "/count"}}]}} @output()
+        {mode}Count: {{$up: [op.Load & {{from: {mode}}}, op.Export & {{source: "/count"}}]}} @output()
         """
         for mode in SHARING_MODES
     )
-    return 'base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]\n' + components
+    return 'base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]\n' + components
 
 
 def run_twice(folder, connection, body: str, nonce: str) -> list[dict[str, str]]:
@@ -76,19 +76,19 @@ def test_cache_mount_persists_for_always_exec(connection, tmp_path, nonce):
 
 def test_tmpfs_mount_is_tmpfs_and_keeps_nothing(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        probe: #up: [
-            op.#Load & {from: base},
-            op.#Mkdir & {path: "/scratch"},
-            op.#Exec & {
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        probe: $up: [
+            op.Load & {from: base},
+            op.Mkdir & {path: "/scratch"},
+            op.Exec & {
                 args: ["sh", "-ec", "echo NONCE > /scratch/left.txt; grep ' /scratch ' /proc/mounts | cut -d' ' -f1,3 > /mounts"]
                 mount: "/scratch": "tmpfs"
             },
 
-            op.#Exec & {args: ["sh", "-ec", "ls -A /scratch > /after"]},
+            op.Exec & {args: ["sh", "-ec", "ls -A /scratch > /after"]},
         ]
-        mounts: {#up: [op.#Load & {from: probe}, op.#Export & {source: "/mounts"}]} @output()
-        after: {#up: [op.#Load & {from: probe}, op.#Export & {source: "/after"}]} @output()
+        mounts: {$up: [op.Load & {from: probe}, op.Export & {source: "/mounts"}]} @output()
+        after: {$up: [op.Load & {from: probe}, op.Export & {source: "/after"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -106,15 +106,15 @@ def test_tmpfs_mount_with_size(connection, tmp_path, nonce, request):
             "definition with `unknown API capability exec.mount.tmpfs.size`, naming no op or source position",
         ))
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        probe: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        probe: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["sh", "-ec", "echo NONCE; df -k /sized | tail -n 1 | tr -s ' ' | cut -d' ' -f2 > /sized-kib"]
                 mount: "/sized": {type: "tmpfs", size: 4194304}
             },
         ]
-        sizedKiB: {#up: [op.#Load & {from: probe}, op.#Export & {source: "/sized-kib", format: "json"}]} @output()
+        sizedKiB: {$up: [op.Load & {from: probe}, op.Export & {source: "/sized-kib", format: "json"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -125,21 +125,21 @@ def test_tmpfs_mount_with_size(connection, tmp_path, nonce, request):
 
 def test_component_mount_is_readonly_and_whole(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        library: #up: [
-            op.#WriteFile & {dest: "/lib/greet.txt", content: "NONCE"},
-            op.#WriteFile & {dest: "/docs/readme.txt", content: "docs"},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        library: $up: [
+            op.WriteFile & {dest: "/lib/greet.txt", content: "NONCE"},
+            op.WriteFile & {dest: "/docs/readme.txt", content: "docs"},
         ]
-        consumer: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        consumer: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["sh", "-ec", "cd /src; find . -type f | sort > /listing; cat lib/greet.txt > /greeting; if touch /src/new 2>/dev/null; then echo writable > /access; else echo read-only > /access; fi"]
                 mount: "/src": {from: library}
             },
         ]
-        listing: {#up: [op.#Load & {from: consumer}, op.#Export & {source: "/listing"}]} @output()
-        greeting: {#up: [op.#Load & {from: consumer}, op.#Export & {source: "/greeting"}]} @output()
-        access: {#up: [op.#Load & {from: consumer}, op.#Export & {source: "/access"}]} @output()
+        listing: {$up: [op.Load & {from: consumer}, op.Export & {source: "/listing"}]} @output()
+        greeting: {$up: [op.Load & {from: consumer}, op.Export & {source: "/greeting"}]} @output()
+        access: {$up: [op.Load & {from: consumer}, op.Export & {source: "/access"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -152,21 +152,21 @@ def test_component_mount_is_readonly_and_whole(connection, tmp_path, nonce):
 
 def test_component_subdirectory_mount_shows_only_it(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        build: #up: [
-            op.#WriteFile & {dest: "/out/lib/libgreet.a", content: "NONCE"},
-            op.#WriteFile & {dest: "/out/lib/include/greet.h", content: "header"},
-            op.#WriteFile & {dest: "/out/bin/tool", content: "tool"},
-            op.#WriteFile & {dest: "/src/greet.c", content: "source"},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        build: $up: [
+            op.WriteFile & {dest: "/out/lib/libgreet.a", content: "NONCE"},
+            op.WriteFile & {dest: "/out/lib/include/greet.h", content: "header"},
+            op.WriteFile & {dest: "/out/bin/tool", content: "tool"},
+            op.WriteFile & {dest: "/src/greet.c", content: "source"},
         ]
-        consumer: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {
+        consumer: $up: [
+            op.Load & {from: base},
+            op.Exec & {
                 args: ["sh", "-ec", "cd /opt/lib; find . | sort > /listing"]
                 mount: "/opt/lib": {from: build, path: "/out/lib"}
             },
         ]
-        listing: {#up: [op.#Load & {from: consumer}, op.#Export & {source: "/listing"}]} @output()
+        listing: {$up: [op.Load & {from: consumer}, op.Export & {source: "/listing"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -176,17 +176,17 @@ def test_component_subdirectory_mount_shows_only_it(connection, tmp_path, nonce)
 
 
 SECRET_CONFIG = """
-    base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
+    base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
     token: {secret: "archon-test-token"}
-    reader: #up: [
-        op.#Load & {from: base},
-        op.#Exec & {
+    reader: $up: [
+        op.Load & {from: base},
+        op.Exec & {
             // Prints the secret, so that the progress output has it to mask.
             args: ["sh", "-ec", "echo NONCE; cat /run/secrets/token; echo; sha256sum /run/secrets/token | cut -d' ' -f1 > /hash"]
             mount: "/run/secrets/token": {secret: token}
         },
     ]
-    hash: {#up: [op.#Load & {from: reader}, op.#Export & {source: "/hash"}]} @output()
+    hash: {$up: [op.Load & {from: reader}, op.Export & {source: "/hash"}]} @output()
 """
 
 

@@ -14,16 +14,16 @@ from .harness import read_tree, run_configuration, write_configuration
 pytestmark = pytest.mark.daemon
 
 PRODUCER = """
-    base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-    made: #up: [
-        op.#Load & {from: base},
-        op.#Exec & {args: ["sh", "-ec", "mkdir -p /out/site/css; echo NONCE > /out/site/index.html; echo 'a{}' > /out/site/css/a.css; printf '#!/bin/sh\\\\necho run\\\\n' > /out/site/run.sh; chmod 755 /out/site/run.sh"]},
-        op.#Exec & {args: ["sh", "-ec", "printf '  padded NONCE  \\\\n\\\\n' > /out/text; printf '{\\"replicas\\": 3, \\"tags\\": [\\"a\\", \\"b\\"]}' > /out/data.json; printf 'name: app\\\\nports:\\\\n  - 80\\\\n' > /out/data.yaml"]},
+    base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+    made: $up: [
+        op.Load & {from: base},
+        op.Exec & {args: ["sh", "-ec", "mkdir -p /out/site/css; echo NONCE > /out/site/index.html; echo 'a{}' > /out/site/css/a.css; printf '#!/bin/sh\\\\necho run\\\\n' > /out/site/run.sh; chmod 755 /out/site/run.sh"]},
+        op.Exec & {args: ["sh", "-ec", "printf '  padded NONCE  \\\\n\\\\n' > /out/text; printf '{\\"replicas\\": 3, \\"tags\\": [\\"a\\", \\"b\\"]}' > /out/data.json; printf 'name: app\\\\nports:\\\\n  - 80\\\\n' > /out/data.yaml"]},
     ]
-    site: {#up: [op.#Load & {from: made}, op.#Subdir & {dir: "/out/site"}]} @output(dir="dist/site")
-    text: {#up: [op.#Load & {from: made}, op.#Export & {source: "/out/text", format: "string"}]} @output()
-    data: {#up: [op.#Load & {from: made}, op.#Export & {source: "/out/data.json", format: "json"}]} @output()
-    manifest: {#up: [op.#Load & {from: made}, op.#Export & {source: "/out/data.yaml", format: "yaml"}]} @output()
+    site: {$up: [op.Load & {from: made}, op.Subdir & {dir: "/out/site"}]} @output(dir="dist/site")
+    text: {$up: [op.Load & {from: made}, op.Export & {source: "/out/text", format: "string"}]} @output()
+    data: {$up: [op.Load & {from: made}, op.Export & {source: "/out/data.json", format: "json"}]} @output()
+    manifest: {$up: [op.Load & {from: made}, op.Export & {source: "/out/data.yaml", format: "yaml"}]} @output()
 """
 
 

@@ -28,10 +28,10 @@ def project_files(nonce: str) -> dict[str, str]:
 def test_local_include_and_exclude(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
         selected: {
-            #up: [op.#Local & {dir: "project", include: ["*.txt", "keep"], exclude: ["secret.txt"]}]
+            $up: [op.Local & {dir: "project", include: ["*.txt", "keep"], exclude: ["secret.txt"]}]
         } @output(dir="out/selected")
         trimmed: {
-            #up: [op.#Local & {dir: "project", exclude: ["build", "**/*.md"]}]
+            $up: [op.Local & {dir: "project", exclude: ["build", "**/*.md"]}]
         } @output(dir="out/trimmed")
     """, files=project_files(nonce))
 
@@ -49,7 +49,7 @@ def test_local_include_and_exclude(connection, tmp_path, nonce):
 
 def test_local_change_is_seen_by_next_run(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        copy: {#up: [op.#Local & {dir: "project"}]} @output(dir="out")
+        copy: {$up: [op.Local & {dir: "project"}]} @output(dir="out")
     """, files={"project/value.txt": f"first {nonce}"})
     first = run_configuration(tmp_path, connection)
     (tmp_path / "project" / "value.txt").write_text(f"second {nonce}")
@@ -64,9 +64,9 @@ def test_local_change_is_seen_by_next_run(connection, tmp_path, nonce):
 def test_fetch_git_branch_tag_and_git_dir(connection, tmp_path, nonce, git_server):
     remote = git_server.add(f"app-{connection.backend}-{nonce}.git", {"README": nonce, "src/main.c": "int main;"}, tag="v1.0")
     write_configuration(tmp_path, """
-        branch: {#up: [op.#FetchGit & {remote: "REMOTE", ref: "main"}]} @output(dir="out/branch")
-        tag: {#up: [op.#FetchGit & {remote: "REMOTE", ref: "v1.0"}]} @output(dir="out/tag")
-        withGit: {#up: [op.#FetchGit & {remote: "REMOTE", ref: "main", keepGitDir: true}]} @output(dir="out/withGit")
+        branch: {$up: [op.FetchGit & {remote: "REMOTE", ref: "main"}]} @output(dir="out/branch")
+        tag: {$up: [op.FetchGit & {remote: "REMOTE", ref: "v1.0"}]} @output(dir="out/tag")
+        withGit: {$up: [op.FetchGit & {remote: "REMOTE", ref: "main", keepGitDir: true}]} @output(dir="out/withGit")
     """, replace={"REMOTE": remote})
     expected = {"README": nonce, "src/main.c": "int main;"}
 
@@ -91,7 +91,7 @@ def test_fetch_git_default_ref(connection, tmp_path, nonce, git_server, request)
         ))
     remote = git_server.add(f"head-{connection.backend}-{nonce}.git", {"README": nonce})
     write_configuration(tmp_path, """
-        head: {#up: [op.#FetchGit & {remote: "REMOTE"}]} @output(dir="out")
+        head: {$up: [op.FetchGit & {remote: "REMOTE"}]} @output(dir="out")
     """, replace={"REMOTE": remote})
 
     outcome = run_configuration(tmp_path, connection)
@@ -102,16 +102,16 @@ def test_fetch_git_default_ref(connection, tmp_path, nonce, git_server, request)
 
 def test_write_file_and_mkdir(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        files: #up: [
-            op.#Load & {from: base},
-            op.#WriteFile & {dest: "/etc/app/deep/config.ini", content: "key=NONCE\\n", mode: 0o640},
-            op.#WriteFile & {dest: "/plain.txt", content: "plain"},
-            op.#Mkdir & {path: "/var/data/a/b", mode: 0o750},
-            op.#Exec & {args: ["sh", "-ec", "stat -c '%n %a %F' /etc/app/deep/config.ini /plain.txt /var/data/a/b > /modes; cat /etc/app/deep/config.ini > /content"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        files: $up: [
+            op.Load & {from: base},
+            op.WriteFile & {dest: "/etc/app/deep/config.ini", content: "key=NONCE\\n", mode: 0o640},
+            op.WriteFile & {dest: "/plain.txt", content: "plain"},
+            op.Mkdir & {path: "/var/data/a/b", mode: 0o750},
+            op.Exec & {args: ["sh", "-ec", "stat -c '%n %a %F' /etc/app/deep/config.ini /plain.txt /var/data/a/b > /modes; cat /etc/app/deep/config.ini > /content"]},
         ]
-        modes: {#up: [op.#Load & {from: files}, op.#Export & {source: "/modes"}]} @output()
-        content: {#up: [op.#Load & {from: files}, op.#Export & {source: "/content"}]} @output()
+        modes: {$up: [op.Load & {from: files}, op.Export & {source: "/modes"}]} @output()
+        content: {$up: [op.Load & {from: files}, op.Export & {source: "/content"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -133,14 +133,14 @@ def test_modes_with_group_and_other_write(connection, tmp_path, nonce, request):
             "so 0o666 becomes 0o644 and 0o777 becomes 0o755; buildkitd v0.26 sets the mode exactly",
         ))
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        files: #up: [
-            op.#Load & {from: base},
-            op.#WriteFile & {dest: "/shared.txt", content: "NONCE", mode: 0o666},
-            op.#Mkdir & {path: "/drop", mode: 0o777},
-            op.#Exec & {args: ["sh", "-ec", "stat -c '%n %a' /shared.txt /drop > /modes"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        files: $up: [
+            op.Load & {from: base},
+            op.WriteFile & {dest: "/shared.txt", content: "NONCE", mode: 0o666},
+            op.Mkdir & {path: "/drop", mode: 0o777},
+            op.Exec & {args: ["sh", "-ec", "stat -c '%n %a' /shared.txt /drop > /modes"]},
         ]
-        modes: {#up: [op.#Load & {from: files}, op.#Export & {source: "/modes"}]} @output()
+        modes: {$up: [op.Load & {from: files}, op.Export & {source: "/modes"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -152,9 +152,9 @@ def test_modes_with_group_and_other_write(connection, tmp_path, nonce, request):
 def test_mkdir_without_parents_fails_on_missing_parent(connection, tmp_path, nonce):
     config = write_configuration(tmp_path, """
         dirs: {
-            #up: [
-                op.#WriteFile & {dest: "/marker", content: "NONCE"},
-                op.#Mkdir & {path: "/missing/child", parents: false}, // no parent
+            $up: [
+                op.WriteFile & {dest: "/marker", content: "NONCE"},
+                op.Mkdir & {path: "/missing/child", parents: false}, // no parent
             ]
         } @output(dir="out")
     """, replace={"NONCE": nonce})
@@ -172,13 +172,13 @@ def test_mkdir_without_parents_fails_on_missing_parent(connection, tmp_path, non
 
 def test_subdir_keeps_only_the_directory(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        built: #up: [
-            op.#Load & {from: base},
-            op.#Exec & {args: ["sh", "-ec", "mkdir -p /out/sub; echo NONCE > /out/a; echo b > /out/sub/b; echo other > /other"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        built: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-ec", "mkdir -p /out/sub; echo NONCE > /out/a; echo b > /out/sub/b; echo other > /other"]},
         ]
-        dist: {#up: [op.#Load & {from: built}, op.#Subdir & {dir: "/out"}]} @output(dir="dist")
-        nested: {#up: [op.#Load & {from: built}, op.#Subdir & {dir: "/out/sub"}]} @output(dir="nested")
+        dist: {$up: [op.Load & {from: built}, op.Subdir & {dir: "/out"}]} @output(dir="dist")
+        nested: {$up: [op.Load & {from: built}, op.Subdir & {dir: "/out/sub"}]} @output(dir="nested")
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
@@ -190,16 +190,16 @@ def test_subdir_keeps_only_the_directory(connection, tmp_path, nonce):
 
 def test_workdir_sets_later_exec_directory(connection, tmp_path, nonce):
     write_configuration(tmp_path, """
-        base: #up: [op.#FetchContainer & {ref: "archon/busybox:latest"}]
-        work: #up: [
-            op.#Load & {from: base},
-            op.#Workdir & {path: "/work/here"},
-            op.#Exec & {args: ["sh", "-ec", "pwd > /pwd; echo NONCE > relative.txt"]},
-            op.#Exec & {args: ["sh", "-ec", "pwd > /pwd-later"]},
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        work: $up: [
+            op.Load & {from: base},
+            op.Workdir & {path: "/work/here"},
+            op.Exec & {args: ["sh", "-ec", "pwd > /pwd; echo NONCE > relative.txt"]},
+            op.Exec & {args: ["sh", "-ec", "pwd > /pwd-later"]},
         ]
-        pwd: {#up: [op.#Load & {from: work}, op.#Export & {source: "/pwd"}]} @output()
-        later: {#up: [op.#Load & {from: work}, op.#Export & {source: "/pwd-later"}]} @output()
-        relative: {#up: [op.#Load & {from: work}, op.#Export & {source: "/work/here/relative.txt"}]} @output()
+        pwd: {$up: [op.Load & {from: work}, op.Export & {source: "/pwd"}]} @output()
+        later: {$up: [op.Load & {from: work}, op.Export & {source: "/pwd-later"}]} @output()
+        relative: {$up: [op.Load & {from: work}, op.Export & {source: "/work/here/relative.txt"}]} @output()
     """, replace={"NONCE": nonce})
 
     outcome = run_configuration(tmp_path, connection)
