@@ -2,7 +2,7 @@
 
 Each command lives in its own module under `archon.cli.commands` and is
 registered in `COMMAND_MODULES`; a module exposes a click command (or group)
-named `command`.
+named `command`, and is imported only when its command runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sys
 
 import click
 
-from archon.cli.configuration import declared_inputs_for
 from archon.cli.errors import run_with_error_boundary
 
 log = logging.getLogger("archon")
@@ -35,7 +34,34 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs.
+
+    Starting `dagger up` then loads the run's modules but not those of the
+    other commands, which keeps the start-up of a short command short.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [_command_name(name) for name in COMMAND_MODULES]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = next((item for item in COMMAND_MODULES if _command_name(item) == name), None)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"archon.cli.commands.{module_name}")
+        if module_name == "input":
+            # `dagger input list` shows the inputs the plan declares, read by the runtime.
+            from archon.cli.configuration import declared_inputs_for
+
+            module.declared_inputs_provider = declared_inputs_for
+        return module.command
+
+
+def _command_name(module_name: str) -> str:
+    return module_name.replace("_", "-")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, envvar="ARCHON_DEBUG", help="Log at debug level and show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -47,14 +73,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-for _name in COMMAND_MODULES:
-    _module = importlib.import_module(f"archon.cli.commands.{_name}")
-    cli.add_command(_module.command)
-
-# `dagger input list` shows the inputs the plan declares, read by the runtime.
-importlib.import_module("archon.cli.commands.input").declared_inputs_provider = declared_inputs_for
 
 
 def main(argv: list[str] | None = None) -> int:
