@@ -5,6 +5,8 @@ For a workload of N components this module times:
 - `cue`: the cue command Archon runs for one load (`cue eval -A -E . -e
   _archonOut` on the package plus Archon's projection file), in a copy of
   the package, so the time is cue's alone;
+- `cue_spec`: `cue vet` on the package with the op spec but without the
+  projection, so `cue - cue_spec` is the projection's cost;
 - `cue_plain`: `cue vet` on the same graph written as plain structs under
   `$up`, with no import of the op spec and no projection: cue's cost of
   the references alone;
@@ -71,8 +73,11 @@ def _timed(command: list[str], folder: Path) -> float:
     return seconds
 
 
-def time_archon_cue(package: Path, scratch: Path) -> float:
-    """Time the cue command of one Archon load, in a copy of `package` with the projection file and the op spec."""
+def time_archon_cue(package: Path, scratch: Path) -> tuple[float, float]:
+    """Time `cue vet` on a copy of `package` with the op spec, then the cue command of one Archon load on it.
+
+    Returns both times: without and with Archon's projection file.
+    """
     mirror = scratch / "mirror"
     if mirror.exists():
         shutil.rmtree(mirror)
@@ -80,6 +85,7 @@ def time_archon_cue(package: Path, scratch: Path) -> float:
     link = mirror / "cue.mod" / "pkg" / SPEC_IMPORT_PATH
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(SPEC_FOLDER, target_is_directory=True)
+    without_projection = _timed([find_cue().path, "vet", "-c=false", "."], mirror)
 
     # The same projection file `load` adds (see archon.runtime.config._evaluate).
     files = [parse(path.read_text(), str(path)) for path in sorted(mirror.glob("*.cue"))]
@@ -87,7 +93,7 @@ def time_archon_cue(package: Path, scratch: Path) -> float:
     inputs = [path for parsed in files for path, node in src.iter_fields(parsed) if node.attribute("input") is not None]
     (mirror / projection.FILE_NAME).write_text(projection.build(files, package_name, inputs).text)
 
-    return _timed([find_cue().path, "eval", "-A", "-E", ".", "-e", projection.EXPRESSION], mirror)
+    return without_projection, _timed([find_cue().path, "eval", "-A", "-E", ".", "-e", projection.EXPRESSION], mirror)
 
 
 def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
@@ -101,10 +107,12 @@ def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
         definition = scratch / "definition"
         PLAIN[kind](definition, size, up="#up")
 
-        cue_times, plain_times, definition_times, load_times, compile_times = [], [], [], [], []
+        cue_times, spec_times, plain_times, definition_times, load_times, compile_times = [], [], [], [], [], []
         vertices = 0
         for _ in range(repeat):
-            cue_times.append(time_archon_cue(package, scratch))
+            spec_seconds, cue_seconds = time_archon_cue(package, scratch)
+            spec_times.append(spec_seconds)
+            cue_times.append(cue_seconds)
             plain_times.append(_timed([find_cue().path, "vet", "-c=false", "."], plain))
             definition_times.append(_timed([find_cue().path, "vet", "-c=false", "."], definition))
 
@@ -123,6 +131,7 @@ def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
         "kind": kind,
         "size": size,
         "cue": statistics.median(cue_times),
+        "cue_spec": statistics.median(spec_times),
         "cue_plain": statistics.median(plain_times),
         "cue_definition": statistics.median(definition_times),
         "load": statistics.median(load_times),

@@ -98,10 +98,11 @@ def cli_command(address: str, folder: Path, inputs: Mapping[str, str]) -> list[s
 def run_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> Sample:
     """Run `dagger up` on `folder` in a new process and measure its time and peak memory."""
     PYCACHE.mkdir(parents=True, exist_ok=True)
+    # dagger up prints a failed run's report on stdout and its own errors on stderr.
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         process = subprocess.Popen(
-            cli_command(address, folder, inputs), stdout=subprocess.DEVNULL, stderr=errors, env=cli_environment()
+            cli_command(address, folder, inputs), stdout=errors, stderr=subprocess.STDOUT, env=cli_environment()
         )
         peak = _PeakReader(process.pid)
         peak.start()

@@ -15,7 +15,7 @@ Archon's own modules so that only the strategy differs from `dagger up`:
 4. evaluate again with the pushed references filled in as data, and go on
    with the next component.
 
-Each step is its own solve with its own session. The image of a component
+Each step opens its own session for its solves. The image of a component
 is pushed as `<registry>/archon-bench/<label>/<component>:latest`; a
 component whose last op is `export` delivers a value and is not pushed.
 
@@ -305,15 +305,24 @@ def docker_push(docker_socket: str, ref: str) -> None:
 
 
 def remove_docker_images(docker_socket: str, registry: str) -> int:
-    """Remove the images the baseline tagged in Docker's image store; return how many were removed."""
+    """Remove the images the baseline pushed from Docker's image store; return how many were removed.
+
+    An image that lost its tag to a later push of the same component is
+    found by its repository digest and removed by id.
+    """
     prefix = f"{registry}/{REPOSITORY_ROOT}/"
     images = transport.docker_get_json(docker_socket, "/images/json")
     removed = 0
     for image in images:
-        for tag in image.get("RepoTags") or ():
-            if tag.startswith(prefix):
-                _docker_delete(docker_socket, f"/images/{urllib.parse.quote(tag, safe='')}")
-                removed += 1
+        tags = [tag for tag in image.get("RepoTags") or () if tag.startswith(prefix)]
+        for tag in tags:
+            _docker_delete(docker_socket, f"/images/{urllib.parse.quote(tag, safe='')}")
+            removed += 1
+        other_tags = [tag for tag in image.get("RepoTags") or () if not tag.startswith(prefix) and tag != "<none>:<none>"]
+        pushed = any(digest.startswith(prefix) for digest in image.get("RepoDigests") or ())
+        if not tags and not other_tags and pushed:
+            _docker_delete(docker_socket, f"/images/{image['Id']}")
+            removed += 1
     return removed
 
 

@@ -98,10 +98,11 @@ def _cell_text(cell: Cell | None) -> str:
     if cell is None:
         return "not run"
     if cell.count == 0:
-        return "failed"
-    if cell.count == 1:
-        return _seconds(cell.median)
-    return f"{_seconds(cell.median)} ({_seconds(cell.low)}–{_seconds(cell.high)})"
+        return f"failed ({len(cell.errors)} of {len(cell.errors)})"
+    text = _seconds(cell.median) if cell.count == 1 else f"{_seconds(cell.median)} ({_seconds(cell.low)}–{_seconds(cell.high)})"
+    if cell.errors:
+        text += f", {len(cell.errors)} of {cell.count + len(cell.errors)} failed"
+    return text
 
 
 def _ratio(numerator: Cell | None, denominator: Cell | None) -> float | None:
@@ -156,7 +157,7 @@ def machine_description() -> str:
     return f"{model}, {os.cpu_count()} cores, {memory / 2**30:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def write(results, summary: dict, *, command: str, elapsed: float, date: str, sizes: list[int]) -> None:
+def write(results, summary: dict, *, command: str, elapsed: float, date: str, code: str, sizes: list[int]) -> None:
     from archon.runtime.cuecmd import find_cue
 
     loads = [record.load_average for record in results.records]
@@ -164,7 +165,7 @@ def write(results, summary: dict, *, command: str, elapsed: float, date: str, si
         f"<!-- {SECTION} -->",
         "## One solve against a run step by step",
         "",
-        f"Command: `{command}` (bench/run_benchmark.py), run on {date} in {elapsed / 60:.0f} min.",
+        f"Command: `{command}` (bench/run_benchmark.py), run on {date} in {elapsed / 60:.0f} min on Archon {code}.",
         f"Machine: {machine_description()}, cue {find_cue().version}.",
         "Daemons: " + "; ".join(f"{name}: {text}" for name, text in results.daemons.items()) + ".",
         f"The machine was shared with other jobs: the 1-minute load average was {min(loads):.1f} to {max(loads):.1f} "
@@ -331,16 +332,17 @@ def _evaluation_table(rows: list[dict]) -> list[str]:
         "### Evaluation and compile time against N",
         "",
         "Medians of 3 runs, one process each (bench/evaluation.py). *cue* is the cue command of one `load`",
-        "(the package with Archon's projection file); *cue, plain* is `cue vet` on the same graph written as plain",
+        "(the package with Archon's projection file); *cue, no projection* is `cue vet` on the package without that",
+        "file; *cue, plain* is `cue vet` on the same graph written as plain",
         "structs under `$up`, with no op spec; *cue, `#up`* is the same under `#up`, a definition, the form of earlier",
         "configurations. *load* is `load` with a new evaluator (cue included); *Archon's share* is load − cue.",
         "",
-        "| workload | N | cue | cue, plain | cue, `#up` | load | Archon's share | compile | vertices |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | N | cue | cue, no projection | cue, plain | cue, `#up` | load | Archon's share | compile | vertices |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['kind']} | {row['size']} | {_seconds(row['cue'])} | {_seconds(row['cue_plain'])} | {_seconds(row['cue_definition'])} | "
+            f"| {row['kind']} | {row['size']} | {_seconds(row['cue'])} | {_seconds(row.get('cue_spec'))} | {_seconds(row['cue_plain'])} | {_seconds(row['cue_definition'])} | "
             f"{_seconds(row['load'])} | {_seconds(max(row['load'] - row['cue'], 0.0))} | {_seconds(row['compile'])} | {row['vertices']} |"
         )
     lines.append("")
@@ -406,19 +408,25 @@ def _profile_section(results) -> list[str]:
                 + ".",
                 "",
             ]
+        by_size = profile.get("inprocess_by_size") or {str(profile["size"]): profile["inprocess"]}
         lines += [
-            f"cProfile of one warm chain of N={profile['size']} on {backend}; cumulative seconds of each phase (profiling slows",
-            "Python code down, so compare phases with each other, not with the wall times above):",
+            f"cProfile of one warm chain on {backend}; cumulative seconds of each phase (profiling slows Python code",
+            "down, so compare phases with each other, not with the wall times above):",
             "",
-            "| phase | CLI | in-process |",
-            "|---|---:|---:|",
+            f"| phase | CLI, N={profile['size']} | " + " | ".join(f"in-process, N={size}" for size in by_size) + " |",
+            "|---|---:|" + "---:|" * len(by_size),
         ]
         for label in profile["cli"]["phases"]:
-            cli = profile["cli"]["phases"].get(label)
-            in_process = profile["inprocess"]["phases"].get(label)
-            lines.append(f"| {label} | {_seconds(cli)} | {_seconds(in_process)} |")
-        lines.append(f"| total | {_seconds(profile['cli']['total'])} | {_seconds(profile['inprocess']['total'])} |")
-        lines += ["", "Most own time (CLI): " + "; ".join(f"`{item['function']}` {_seconds(item['own'])}" for item in profile["cli"]["top"][:5]) + ".", ""]
+            cells = [_seconds(profile["cli"]["phases"].get(label))] + [_seconds(item["phases"].get(label)) for item in by_size.values()]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| total | {_seconds(profile['cli']['total'])} | " + " | ".join(_seconds(item["total"]) for item in by_size.values()) + " |")
+        lines += ["", "Most own time, CLI: " + "; ".join(f"`{item['function']}` {_seconds(item['own'])}" for item in profile["cli"]["top"][:5]) + "."]
+        largest = list(by_size)[-1]
+        lines += [
+            "",
+            f"Most own time, in-process at N={largest}: " + "; ".join(f"`{item['function']}` {_seconds(item['own'])}" for item in by_size[largest]["top"][:6]) + ".",
+            "",
+        ]
     return lines
 
 
@@ -527,6 +535,32 @@ def _findings(summary: dict, results) -> list[str]:
                 f"and {_ratio(cold, summary.get((backend, workload, AIM_SIZE, 'cold', 'cli'))) or 0:.1f}× the CLI cold."
             )
 
+    for backend in backends:
+        single = summary.get((backend, "chain", AIM_SIZE, "cold", "raw"))
+        multi = summary.get((backend, "chain", AIM_SIZE, "cold", "multipass"))
+        if single and multi and single.count and multi.count:
+            exec_seconds = single.median / AIM_SIZE
+            extra = (multi.median - single.median) / AIM_SIZE
+            lines.append(
+                f"- **Why the cold ratio of a chain is small on {backend}.** Neither strategy can run a chain's execs in "
+                f"parallel, so per component both pay the exec ({_seconds(exec_seconds)} here, from raw BuildKit at N={AIM_SIZE}) "
+                f"and multi-pass adds {_seconds(extra)} (evaluation, export, push, pull). The ratio is about "
+                f"(exec + extra) ÷ exec = {(exec_seconds + extra) / exec_seconds:.1f}; with a 55 ms exec it would be about "
+                f"{(0.055 + extra) / 0.055:.1f} (an estimate from these two figures). A fan gains more, because its execs run in parallel "
+                "in one solve and one after another in multi-pass."
+            )
+
+    flightcontrol = [record for record in results.records if record.error and "flightcontrol" in record.error]
+    if flightcontrol:
+        where = sorted({(record.backend, record.workload, record.size) for record in flightcontrol})
+        lines.append(
+            f"- **A daemon limit.** {len(flightcontrol)} runs failed with `flightcontrol: exceeded retry timeout` "
+            f"({', '.join(f'{backend} {workload} N={size}' for backend, workload, size in where)}): BuildKit's flightcontrol "
+            "gives up once a waiter's back-off reaches 3 s, which happens when many execs wait on one shared step, as the fan's "
+            "workers do on `base`, on a loaded machine. It is the daemon's, in every mode that solves the fan at once; "
+            "multi-pass, which runs one exec at a time, does not meet it."
+        )
+
     chain = sorted((row for row in results.evaluation if row["kind"] == "chain"), key=lambda row: row["size"])
     if len(chain) >= 2:
         last = chain[-1]
@@ -535,8 +569,14 @@ def _findings(summary: dict, results) -> list[str]:
             f"{_seconds(last['cue'])} (growth exponent {_growth(chain, 'cue')}), cue alone on the same graph as plain structs "
             f"{_seconds(last['cue_plain'])} and, under a `#up` definition, {_seconds(last['cue_definition'])} (exponent "
             f"{_growth(chain, 'cue_definition')}): a definition makes cue close every component it refers to, which is cue's "
-            "own cost and grows faster than N; `$up`, a regular field, avoids it. Most of the remaining cue time is the "
-            "projection that prints each component once; Archon's own share of a load is in the last columns of the table."
+            "own cost; `$up`, a regular field, avoids it. "
+            + (
+                f"Without Archon's projection file cue takes {_seconds(last['cue_spec'])}, so the projection, which prints each "
+                f"component once, costs {_seconds(last['cue'] - last['cue_spec'])} of the {_seconds(last['cue'])}. "
+                if last.get("cue_spec") is not None
+                else ""
+            )
+            + "Archon's own share of a load is in the table above."
         )
     return lines + [""]
 

@@ -275,19 +275,27 @@ class BackendRun:
         self.results.exec_costs[self.name] = costs
         print(f"  cold exec: {costs['sandbox'] * 1000:.0f} ms with the sandbox network, {costs['none'] * 1000:.0f} ms with none", flush=True)
 
-    def profile(self, size: int) -> None:
-        key = ("chain", size, "inprocess")
-        nonce = self.warm_nonce.get(key) or new_nonce()
-        workload = self.generate("inprocess", "chain", size, nonce)
-        self.in_process.run(workload.folder, {})
-        cli_workload = self.generate("cli", "chain", size, nonce)
-        modes.run_cli(self.address, cli_workload.folder, {})
+    def profile(self, size: int, largest: int) -> None:
+        """Profile a warm chain of `size` from the CLI and in-process, and in-process again at `largest`."""
+        cli_workload = self._warm_chain("cli", size)
+        in_process = {}
+        for count in sorted({size, largest}):
+            workload = self._warm_chain("inprocess", count)
+            in_process[str(count)] = profiles.profile_in_process(self.in_process, workload.folder, {})
         self.results.profiles[self.name] = {
             "size": size,
             "cli_phases": profiles.cli_phases(self.address, cli_workload.folder, {}),
             "cli": profiles.profile_cli(self.address, cli_workload.folder, {}),
-            "inprocess": profiles.profile_in_process(self.in_process, workload.folder, {}),
+            "inprocess": in_process[str(size)],
+            "inprocess_by_size": in_process,
         }
+
+    def _warm_chain(self, mode: str, size: int) -> workloads.Workload:
+        """Generate the chain a mode last ran at `size` and run it once, so that it is warm (and evaluated, in-process)."""
+        nonce = self.warm_nonce.get(("chain", size, mode)) or new_nonce()
+        workload = self.generate(mode, "chain", size, nonce)
+        self.run_once(mode, workload, nonce)
+        return workload
 
 
 def _print_record(record: Record) -> None:
@@ -317,6 +325,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--write", dest="write", action="store_true", default=None, help="write docs/benchmarks.md and the plot (default unless --quick)")
     parser.add_argument("--no-write", dest="write", action="store_false", help="write only the raw samples under .state/bench/")
     parser.add_argument("--report", metavar="JSON", help="measure nothing: write the docs section and plot from the raw samples of an earlier run")
+    parser.add_argument("--profiles-into", metavar="JSON", help="profile again (and time the start-up) on the backends of an earlier run's raw samples, save them there, then write the docs as --report does")
     options = parser.parse_args()
 
     if options.sizes:
@@ -340,21 +349,53 @@ def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
     return [item for item in allowed if item in chosen]
 
 
+def code_version() -> str:
+    """Name the commit the benchmark runs, and say whether the product's folders differ from it."""
+    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--short", "--", "runtime", "engine", "cli"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if changed:
+        return f"commit {commit} with uncommitted changes in {len(changed.splitlines())} files of runtime/, engine/ or cli/"
+    return f"commit {commit}"
+
+
 def report_only(path: Path) -> int:
     document = json.loads(path.read_text())
     results = Results.from_json(document)
     summary = report.summarize(results)
     print(report.console_table(summary))
     sizes = sorted({record.size for record in results.records if record.workload != "hello"})
-    report.write(results, summary, command=document["command"], elapsed=document["seconds"], date=document["date"], sizes=sizes)
+    report.write(results, summary, command=document["command"], elapsed=document["seconds"], date=document["date"], code=document.get("code", "not recorded"), sizes=sizes)
     print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)} from {path}")
     return 0
+
+
+def profiles_into(path: Path, options: argparse.Namespace) -> int:
+    document = json.loads(path.read_text())
+    results = Results()
+    sizes = sorted({item["size"] for item in document["records"] if item["workload"] != "hello"})
+    scratch = Path(tempfile.mkdtemp(prefix="archon-run-bench-"))
+    try:
+        for name in document["daemons"]:
+            run = BackendRun(name, os.environ[BACKENDS[name]], os.environ["ARCHON_REGISTRY"], scratch, results, False, "")
+            try:
+                run.profile(PROFILE_SIZE if PROFILE_SIZE in sizes else max(sizes), max(sizes))
+            finally:
+                run.close()
+        results.startup = profiles.startup_seconds()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    document["profiles"] = results.profiles
+    document["startup"] = results.startup
+    path.write_text(json.dumps(document, indent=1))
+    return report_only(path)
 
 
 def main() -> int:
     options = parse_arguments()
     if options.report:
         return report_only(Path(options.report))
+    if options.profiles_into:
+        return profiles_into(Path(options.profiles_into), options)
     backends = list(BACKENDS) if options.backend == "both" else [options.backend]
     missing = [BACKENDS[name] for name in backends if not os.environ.get(BACKENDS[name])]
     if missing or not os.environ.get("ARCHON_REGISTRY"):
@@ -363,6 +404,7 @@ def main() -> int:
     registry = os.environ["ARCHON_REGISTRY"]
 
     command = "python bench/run_benchmark.py " + " ".join(sys.argv[1:])
+    code = code_version()
     results = Results()
     started = time.time()
     scratch = Path(tempfile.mkdtemp(prefix="archon-run-bench-"))
@@ -381,7 +423,7 @@ def main() -> int:
                     sizes = [workloads.HELLO_COMPONENTS] if workload == "hello" else options.sizes
                     run.run_workload(workload, sizes, options.modes, options.states, options.multipass_max)
                 if not options.quick and "inprocess" in options.modes and "cli" in options.modes:
-                    run.profile(PROFILE_SIZE if PROFILE_SIZE in options.sizes else max(options.sizes))
+                    run.profile(PROFILE_SIZE if PROFILE_SIZE in options.sizes else max(options.sizes), max(options.sizes))
 
         print("== evaluation and compile time against N", flush=True)
         for kind in [item for item in ("chain", "fan") if item in options.workloads]:
@@ -403,13 +445,13 @@ def main() -> int:
     RAW_RESULTS.mkdir(parents=True, exist_ok=True)
     raw_path = RAW_RESULTS / f"run-benchmark-{time.strftime('%Y%m%d-%H%M%S')}.json"
     date = time.strftime("%Y-%m-%d")
-    raw_path.write_text(json.dumps({"command": command, "seconds": elapsed, "date": date, **asdict(results)}, indent=1))
+    raw_path.write_text(json.dumps({"command": command, "seconds": elapsed, "date": date, "code": code, **asdict(results)}, indent=1))
     print(f"wrote {raw_path.relative_to(ROOT)} ({elapsed / 60:.1f} min)")
 
     summary = report.summarize(results)
     print(report.console_table(summary))
     if options.write:
-        report.write(results, summary, command=command, elapsed=elapsed, date=date, sizes=options.sizes)
+        report.write(results, summary, command=command, elapsed=elapsed, date=date, code=code, sizes=options.sizes)
         print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)}")
     failed = [record for record in results.records if record.error]
     return 1 if failed else 0
