@@ -225,6 +225,15 @@ class Compiler:
 
     def _local(self, op: dict, meta: llb.OpMeta) -> tuple[llb.State, str]:
         directory = Path(self.configuration.package_dir, op["dir"]).resolve()
+        if not directory.is_dir():
+            # The daemon would only see a failed session transfer, reported
+            # on whichever vertex it was building, so it is caught here.
+            self._error(
+                f'local directory "{op["dir"]}" ({directory}) does not exist or is not a directory',
+                meta.span,
+                "local-missing",
+                hint="create it, or fix `dir` (relative to the configuration's folder)",
+            )
         name = f"{directory.name or 'root'}-{hashlib.sha256(str(directory).encode()).hexdigest()[:12]}"
         include = tuple(op.get("include", ()))
         exclude = tuple(op.get("exclude", ()))

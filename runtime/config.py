@@ -18,15 +18,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from archon.runtime import projection
 from archon.runtime import source as src
-from archon.runtime.cue import parse
+from archon.runtime.cue import ast as cue_ast
+from archon.runtime.cue import parse, walk
 from archon.runtime.diagnostics import Diagnostic, RelatedInfo, Severity, Span, has_errors
-from archon.runtime.evaluate import Evaluation, Evaluator
-from archon.runtime.validate import PendingValue, validate_op
+from archon.runtime.evaluate import SPEC_FOLDER, SPEC_IMPORT_PATH, Evaluation, Evaluator
+from archon.runtime.validate import PendingValue, suggest, validate_op
 from archon.runtime.values import UP_LABELS, Incomplete, fingerprint, is_component, ops_of
 
 VALIDATE = "validate"
@@ -128,6 +130,7 @@ def load(
         parsed = parse(text, path)
         configuration.files[path] = parsed
         configuration.diagnostics.extend(parsed.errors)
+        configuration.diagnostics.extend(_check_spec_references(parsed))
 
     evaluator = evaluator or default_evaluator(cue_path)
     evaluation, value = _evaluate(configuration, evaluator, package, overlays, extra_files, packages)
@@ -143,7 +146,17 @@ def load(
     if value is not None:
         _collect_components(configuration, value, ())
         _check_components(configuration)
+    _drop_follow_on_errors(configuration)
     return configuration
+
+
+def _drop_follow_on_errors(configuration: Configuration) -> None:
+    """Leave out "op without a `do` field" where an undefined `op.Name` already explains it."""
+    undefined = {d.span.start for d in configuration.diagnostics if d.code == "unknown-op" and d.span and " is not defined in " in d.message}
+    configuration.diagnostics[:] = [
+        d for d in configuration.diagnostics
+        if not (d.code == "unknown-op" and "without a `do` field" in d.message and d.span and d.span.start in undefined)
+    ]
 
 
 def _evaluate(configuration: Configuration, evaluator: Evaluator, package: Path, overlays, extra_files, packages) -> tuple[Evaluation, Any]:
@@ -236,6 +249,45 @@ def _merge_cue_diagnostics(configuration: Configuration, diagnostics: list[Diagn
         if diagnostic.span and (diagnostic.span.file, diagnostic.span.start.line) in syntax_lines:
             continue
         configuration.diagnostics.append(diagnostic)
+
+
+@lru_cache(maxsize=1)
+def _spec_names() -> frozenset[str]:
+    """Top-level names of the op spec package (`Exec`, `#Exec`, `#Secret`, ...)."""
+    names = set()
+    for path in sorted(SPEC_FOLDER.glob("*.cue")):
+        parsed = parse(path.read_text(encoding="utf-8"), str(path))
+        names.update(field_path[0] for field_path, _ in src.iter_fields(parsed) if len(field_path) == 1)
+        names.update(decl.label for decl in parsed.decls if getattr(decl, "label", "").startswith("#"))
+    return frozenset(names)
+
+
+def _check_spec_references(parsed) -> list[Diagnostic]:
+    """Report `op.Name` selectors that name nothing in the op spec, with the closest name.
+
+    cue leaves such a reference incomplete rather than failing, so without
+    this check the op would only show up as one without a `do` field.
+    """
+    aliases = {item.package_name for item in parsed.imports if item.path.split(":")[0] == SPEC_IMPORT_PATH}
+    if not aliases:
+        return []
+    names = _spec_names()
+    found = []
+    for node in walk(parsed):
+        if not isinstance(node, cue_ast.SelectorExpr) or not isinstance(node.operand, cue_ast.Ident):
+            continue
+        if node.operand.name not in aliases or node.name in names:
+            continue
+        close = suggest(node.name, sorted(names))
+        found.append(
+            Diagnostic(
+                f"{node.operand.name}.{node.name} is not defined in {SPEC_IMPORT_PATH}",
+                node.span,
+                code="unknown-op",
+                hint=f"did you mean {node.operand.name}.{close}?" if close else "see docs/language.md for the ops",
+            )
+        )
+    return found
 
 
 def _report_cycles(configuration: Configuration) -> None:

@@ -109,8 +109,11 @@ def build(files: Iterable[ast.File], package: str, inputs: Iterable[tuple[str, .
         if not selector:
             continue
         key = json.dumps(".".join(path))
-        lines.append(f'\tif {selector}._archonID != _|_ {{{key}: "#ref": [for id, _ in {selector}._archonID {{id}}]}}')
-        lines.append(f"\tif {selector}._archonID == _|_ {{{key}: {selector}}}")
+        # Only a component input (a directory) is cut down to its tags; any
+        # other input, a tagged struct such as a secret included, prints whole.
+        component = " || ".join(f"{selector}.{label} != _|_" for label in UP_LABELS)
+        lines.append(f'\tif ({component}) if {selector}._archonID != _|_ {{{key}: "#ref": [for id, _ in {selector}._archonID {{id}}]}}')
+        lines.append(f"\tif !({component}) || {selector}._archonID == _|_ {{{key}: {selector}}}")
     lines.append("}")
 
     lines.append("_archonOut: components: {")

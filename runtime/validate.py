@@ -175,7 +175,8 @@ def validate_op(op: Any, pending: Callable[[PendingValue], None], memo: dict[int
 
 def _check_field(op_name: str, field_name: str, spec: FieldSpec, value: Any, pending: Callable[[PendingValue], None], memo: dict[int, bool]) -> list[Problem]:
     incomplete = _first_incomplete(value)
-    if incomplete is not None and spec.type != COMPONENT:
+    # Maps report their incomplete entries one by one in _check_op_rules.
+    if incomplete is not None and spec.type not in (COMPONENT, MOUNTS, STRING_MAP):
         pending(PendingValue(field_name, incomplete))
         return []
     if spec.type == COMPONENT and is_component(value) and holds_incomplete(value, memo):
@@ -202,7 +203,7 @@ def _has_type(type_name: str, value: Any, pending: Callable[[PendingValue], None
     if type_name == STRINGS:
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
     if type_name in (STRING_MAP, MOUNTS):
-        return isinstance(value, dict) and (type_name == MOUNTS or all(isinstance(item, str) for item in value.values()))
+        return isinstance(value, dict) and (type_name == MOUNTS or all(isinstance(item, (str, Incomplete)) for item in value.values()))
     if type_name == COMPONENT:
         if isinstance(value, Incomplete):
             pending(PendingValue(field_name, value))

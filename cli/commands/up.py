@@ -46,7 +46,8 @@ def command(path: str | None, environment_name: str | None, inputs: tuple[str, .
     configuration = load_target(target, "compute", cue_path=settings.get("cue.path"))
     missing = configuration.missing_inputs()
     if missing:
-        lines = [f"  {decl.path} ({decl.type_text}): {set_input_hint(decl)}" for decl in missing]
+        environment = f", adding -e {target.environment_name}" if target.environment else ""
+        lines = [f"  {decl.path} ({decl.type_text}): {set_input_hint(decl)}{environment}" for decl in missing]
         raise UserError(
             f"{len(missing)} input(s) not set, nothing was run:\n" + "\n".join(lines),
             hint="set every input listed above" + (f" for environment {target.environment_name}" if target.environment else ""),
@@ -76,6 +77,9 @@ def command(path: str | None, environment_name: str | None, inputs: tuple[str, .
     if result.status == CANCELLED:
         raise click.exceptions.Exit(EXIT_CANCELLED)
     if result.status != SUCCEEDED:
+        if (settings.get("progress") or "auto") == "quiet" and result.failure is not None:
+            # The quiet renderer prints nothing, the failure included.
+            click.echo(result.failure.format(), err=True)
         raise click.exceptions.Exit(EXIT_FAILED)
 
     for record in result.outputs:

@@ -210,3 +210,37 @@ def test_overlay_replaces_the_file_on_disk(tmp_path):
     assert "app" in configuration.components
     assert "base" not in configuration.components
     assert errors(configuration, "unknown-op")[0].span.file == str(path)
+
+
+def test_undefined_spec_name_suggested(tmp_path):
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.WritFile & {dest: "/x", content: "y"}]\n')
+
+    configuration = load_config(tmp_path)
+    (diagnostic,) = errors(configuration)
+
+    assert diagnostic.message == "op.WritFile is not defined in archon.dev/op"
+    assert diagnostic.hint == "did you mean op.WriteFile?"
+    assert position(diagnostic) == (FIRST_LINE + 1, 36)
+
+
+def test_missing_local_directory(tmp_path):
+    write_config(tmp_path, 'src: $up: [op.Local & {dir: "nowhere"}]\n')
+
+    with pytest.raises(ConfigError) as raised:
+        compile_configuration(load_config(tmp_path))
+
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "local-missing"
+    assert '"nowhere"' in diagnostic.message
+    assert position(diagnostic) == (FIRST_LINE, 12)
+
+
+def test_unset_secret_input_is_missing(tmp_path):
+    write_config(tmp_path, BASE + 'token: op.#Secret @input()\napp: $up: [op.Load & {from: base}, op.Exec & {args: ["true"], mount: "/t": secret: token}]\n')
+
+    configuration = load_config(tmp_path, mode="compute")
+    unset = errors(configuration, "input-unset")
+
+    assert [decl.path for decl in configuration.missing_inputs()] == ["token"]
+    assert len(unset) == 1
+    assert unset[0].hint == "set it with `dagger input secret token`"
