@@ -49,7 +49,7 @@ def _read_value(value: str | None, file: Path | None, subject: str) -> str:
     if file is not None:
         return file.read_text(encoding="utf-8")
     if value == "-":
-        return sys.stdin.read()
+        return _without_final_newline(sys.stdin.read())
     if value is None:
         raise UserError(f"missing value for {subject}", "pass VALUE, - to read standard input, or --file PATH")
     return value
@@ -189,7 +189,11 @@ def _read_secret(name: str) -> str:
     if sys.stdin.isatty():
         return click.prompt(f"Value of secret {name}", hide_input=True, prompt_suffix=": ")
 
-    value = sys.stdin.read()
+    return _without_final_newline(sys.stdin.read())
+
+
+def _without_final_newline(value: str) -> str:
+    """Drop the one line ending that `echo` or a here-string adds, as for secrets."""
     if value.endswith("\r\n"):
         return value[:-2]
     if value.endswith("\n"):
