@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
 
 import click
@@ -76,6 +77,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Output piped into `head` ends the command quietly, as for other
+    # command-line tools, instead of failing in every later write.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return run_with_error_boundary(cli, argv)
 
 
