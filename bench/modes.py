@@ -14,6 +14,7 @@ Times are wall-clock seconds from `time.perf_counter`, memory is in bytes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -55,6 +56,12 @@ PYCACHE = ROOT / ".state" / "bench" / "pycache"
 
 # How often the peak RSS of a running CLI process is read, in seconds.
 RSS_POLL_SECONDS = 0.005
+
+# The longest a single run may take before it is cancelled and recorded as
+# failed, in seconds. A daemon that stops starting execs would otherwise
+# hold the benchmark forever. The slowest run measured, a cold chain of 300
+# on Docker, took about 110 s.
+RUN_TIMEOUT_SECONDS = 900.0
 
 
 class RunFailed(Exception):
@@ -106,13 +113,18 @@ def run_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> Sample:
         )
         peak = _PeakReader(process.pid)
         peak.start()
+        deadline = threading.Timer(RUN_TIMEOUT_SECONDS, process.kill)
+        deadline.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        deadline.cancel()
         peak.stop()
         # The process is reaped here; tell Popen so it does not wait again.
         process.returncode = os.waitstatus_to_exitcode(status)
 
         if process.returncode != 0:
+            if seconds >= RUN_TIMEOUT_SECONDS:
+                raise RunFailed(f"dagger up {folder} did not finish within {RUN_TIMEOUT_SECONDS:.0f} s and was killed")
             errors.seek(0)
             message = errors.read().decode("utf-8", "replace").strip()
             raise RunFailed(f"dagger up {folder} exited with {process.returncode}: {message[-2000:]}")
@@ -149,6 +161,18 @@ class _PeakReader:
             self._stop.wait(RSS_POLL_SECONDS)
 
 
+@contextlib.contextmanager
+def _deadline():
+    """Yield an event that is set once RUN_TIMEOUT_SECONDS have passed, to cancel a solve."""
+    event = threading.Event()
+    timer = threading.Timer(RUN_TIMEOUT_SECONDS, event.set)
+    timer.start()
+    try:
+        yield event
+    finally:
+        timer.cancel()
+
+
 def _load(folder: Path, inputs: Mapping[str, str], evaluator: Evaluator):
     extra_files = render_inputs(dict(inputs), folder) if inputs else None
     configuration = load(folder, mode=COMPUTE, extra_files=extra_files, evaluator=evaluator)
@@ -177,7 +201,8 @@ class InProcess:
         loaded = time.perf_counter()
         plan = _compile(configuration, self.connection)
         compiled = time.perf_counter()
-        result = run(plan, self.connection, secrets={}, progress_mode="quiet")
+        with _deadline() as cancel_event:
+            result = run(plan, self.connection, secrets={}, progress_mode="quiet", cancel_event=cancel_event)
         finished = time.perf_counter()
         if not result.succeeded:
             raise RunFailed(f"run of {folder} {result.status}: {result.failure.format() if result.failure else ''}")
@@ -214,8 +239,10 @@ class Raw:
         started = time.perf_counter()
         needs_export = bool(plan.exports or plan.directories)
         if not (plan.local_sources or needs_export):
-            self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id="")
-            return Sample(time.perf_counter() - started, solve=time.perf_counter() - started)
+            with _deadline() as cancel_event:
+                self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id="", cancel_event=cancel_event)
+            seconds = time.perf_counter() - started
+            return Sample(seconds, solve=seconds)
 
         delivery = tempfile.mkdtemp(prefix="archon-raw-")
         try:
@@ -228,7 +255,8 @@ class Raw:
             with Session(services) as session:
                 session.attach(self.connection)
                 exporter = Exporter("local") if needs_export else None
-                self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id=session.id, exporter=exporter)
+                with _deadline() as cancel_event:
+                    self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id=session.id, exporter=exporter, cancel_event=cancel_event)
         finally:
             shutil.rmtree(delivery, ignore_errors=True)
         seconds = time.perf_counter() - started
@@ -236,7 +264,9 @@ class Raw:
 
 
 def run_multipass(baseline: Multipass, folder: Path, label: str, inputs: Mapping[str, str]) -> Sample:
-    result = baseline.run(folder, label, inputs=inputs)
+    with _deadline() as cancel_event:
+        baseline.cancel_event = cancel_event
+        result = baseline.run(folder, label, inputs=inputs)
     return Sample(
         result.seconds,
         evaluate=result.evaluate,

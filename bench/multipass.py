@@ -33,6 +33,7 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -178,6 +179,8 @@ class Multipass:
         self.client = Client(connection)
         self.cue_path = cue_path
         self.resolver = resolver_for(connection, registry)
+        # Setting this event cancels the solve in progress and fails the run.
+        self.cancel_event = threading.Event()
 
     def run(self, package_dir: Path, label: str, *, inputs: Mapping[str, str] | None = None) -> MultipassResult:
         """Run every component of the package in `package_dir`; raise MultipassError on the first failure."""
@@ -269,7 +272,7 @@ class Multipass:
 
     def _solve_one(self, definition: bytes, session: Session, exporter: Exporter, path: str) -> None:
         try:
-            self.client.solve(definition, ref=uuid.uuid4().hex, session_id=session.id, exporter=exporter)
+            self.client.solve(definition, ref=uuid.uuid4().hex, session_id=session.id, exporter=exporter, cancel_event=self.cancel_event)
         except Exception as error:
             raise MultipassError(f"component {path}: solve with the {exporter.type} exporter failed: {error}") from error
 

@@ -165,7 +165,7 @@ def write(results, summary: dict, *, command: str, elapsed: float, date: str, co
         f"<!-- {SECTION} -->",
         "## One solve against a run step by step",
         "",
-        f"Command: `{command}` (bench/run_benchmark.py), run on {date} in {elapsed / 60:.0f} min on Archon {code}.",
+        f"Command: {command if command.startswith('`') else f'`{command}`'} (bench/run_benchmark.py), run on {date} in {elapsed / 60:.0f} min on Archon {code}.",
         f"Machine: {machine_description()}, cue {find_cue().version}.",
         "Daemons: " + "; ".join(f"{name}: {text}" for name, text in results.daemons.items()) + ".",
         f"The machine was shared with other jobs: the 1-minute load average was {min(loads):.1f} to {max(loads):.1f} "

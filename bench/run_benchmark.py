@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -39,6 +40,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from archon.engine.buildkit.connect import Connection, connect
 
@@ -184,6 +186,8 @@ class BackendRun:
         self.baseline = multipass.Multipass(self.connection, registry)
         # The base nonce each mode last ran with, per workload and size: its warm content.
         self.warm_nonce: dict[tuple[str, int, str], str] = {}
+        # Called after each sample is recorded.
+        self.on_record: Callable[[], None] = lambda: None
 
     def close(self) -> None:
         self.connection.close()
@@ -233,6 +237,7 @@ class BackendRun:
             self.warm_nonce[key] = nonce
         self.results.records.append(record)
         _print_record(record)
+        self.on_record()
 
     def run_workload(self, workload_name: str, sizes: list[int], selected_modes: list[str], states: list[str], multipass_max: int) -> None:
         for size in sizes:
@@ -305,12 +310,58 @@ def _print_record(record: Record) -> None:
         return
     sample = record.sample
     parts = [f"{sample.seconds:8.3f} s"]
-    if sample.evaluate is not None:
-        parts.append(f"eval {sample.evaluate:.3f}")
-    if sample.rss is not None:
-        parts.append(f"rss {sample.rss / 2**20:.0f} MiB")
+    for label in ("evaluate", "compile", "solve", "push"):
+        value = getattr(sample, label)
+        if value is not None:
+            parts.append(f"{label} {value:.3f}")
+    for label in ("rss", "tree_rss"):
+        value = getattr(sample, label)
+        if value is not None:
+            parts.append(f"{label} {value / 2**20:.1f} MiB")
     parts.append(f"load {record.load_average:.1f}")
     print(f"{where} " + "  ".join(parts), flush=True)
+
+
+_LOG_RECORD = re.compile(r"^(?P<backend>docker|buildkitd)\s+(?P<workload>\w+)\s+N=(?P<size>\d+)\s+(?P<state>\w+)\s+(?P<mode>\w+)\s+#(?P<repetition>\d+)\s+(?P<rest>.*)$")
+_LOG_FIELD = re.compile(r"(?P<label>eval|evaluate|compile|solve|push|rss|tree_rss|load) (?P<value>[\d.]+)( MiB)?")
+_LOG_EXEC_COST = re.compile(r"cold exec: (?P<sandbox>\d+) ms with the sandbox network, (?P<none>\d+) ms with none")
+
+
+def results_from_log(path: Path) -> dict:
+    """Rebuild the raw samples of a run from its printed lines, for a run stopped before it saved them.
+
+    The printed figures are rounded (ms, and tenths of MiB or whole MiB),
+    and a failed line carries the load average of the line before it.
+    """
+    results = Results()
+    backend = None
+    load_average = 0.0
+    for line in path.read_text().splitlines():
+        if line.startswith("== "):
+            description = line[3:]
+            backend = "docker" if description.startswith("Docker") else "buildkitd"
+            results.daemons[backend] = description
+            continue
+        cost = _LOG_EXEC_COST.search(line)
+        if cost and backend:
+            results.exec_costs[backend] = {"sandbox": int(cost["sandbox"]) / 1000, "none": int(cost["none"]) / 1000}
+            continue
+        match = _LOG_RECORD.match(line)
+        if not match:
+            continue
+        rest = match["rest"]
+        record = Record(match["backend"], match["workload"], int(match["size"]), match["state"], match["mode"], int(match["repetition"]), None, load_average)
+        if rest.startswith("FAILED "):
+            record.error = rest[len("FAILED "):]
+        else:
+            fields = {item["label"]: float(item["value"]) for item in _LOG_FIELD.finditer(rest.split(" s ", 1)[1] if " s " in rest else "")}
+            record.load_average = load_average = fields.pop("load", load_average)
+            megabytes = {label: int(fields.pop(label) * 2**20) for label in ("rss", "tree_rss") if label in fields}
+            if "eval" in fields:
+                fields["evaluate"] = fields.pop("eval")
+            record.sample = modes.Sample(float(rest.split()[0]), **fields, **megabytes)
+        results.records.append(record)
+    return asdict(results)
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -324,7 +375,18 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--multipass-max", type=int, default=128, help="largest N the multi-pass baseline runs at (default: 128)")
     parser.add_argument("--write", dest="write", action="store_true", default=None, help="write docs/benchmarks.md and the plot (default unless --quick)")
     parser.add_argument("--no-write", dest="write", action="store_false", help="write only the raw samples under .state/bench/")
-    parser.add_argument("--report", metavar="JSON", help="measure nothing: write the docs section and plot from the raw samples of an earlier run")
+    parser.add_argument(
+        "--report",
+        metavar="JSON",
+        nargs="+",
+        help="measure nothing: write the docs section and plot from the raw samples of earlier runs, merged in the order given",
+    )
+    parser.add_argument(
+        "--import-log",
+        nargs=2,
+        metavar=("LOG", "COMMAND"),
+        help="save the samples printed in the output of a stopped run (LOG, run as COMMAND) as raw samples for --report",
+    )
     parser.add_argument("--profiles-into", metavar="JSON", help="profile again (and time the start-up) on the backends of an earlier run's raw samples, save them there, then write the docs as --report does")
     options = parser.parse_args()
 
@@ -358,14 +420,33 @@ def code_version() -> str:
     return f"commit {commit}"
 
 
-def report_only(path: Path) -> int:
-    document = json.loads(path.read_text())
-    results = Results.from_json(document)
+def report_only(paths: list[Path]) -> int:
+    """Write the docs section from the raw samples of one or more runs (for example one per backend)."""
+    documents = [json.loads(path.read_text()) for path in paths]
+    results = Results()
+    for document in documents:
+        part = Results.from_json(document)
+        results.records += part.records
+        results.allocations += part.allocations
+        results.skipped += part.skipped
+        results.evaluation = part.evaluation or results.evaluation
+        results.startup = part.startup or results.startup
+        for name in ("profiles", "daemons", "exec_costs"):
+            getattr(results, name).update(getattr(part, name))
+
     summary = report.summarize(results)
     print(report.console_table(summary))
     sizes = sorted({record.size for record in results.records if record.workload != "hello"})
-    report.write(results, summary, command=document["command"], elapsed=document["seconds"], date=document["date"], code=document.get("code", "not recorded"), sizes=sizes)
-    print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)} from {path}")
+    report.write(
+        results,
+        summary,
+        command="; ".join(f"`{document['command']}`" for document in documents),
+        elapsed=sum(document["seconds"] for document in documents),
+        date=max(document["date"] for document in documents),
+        code="; ".join(sorted({document.get("code", "not recorded") for document in documents})),
+        sizes=sizes,
+    )
+    print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)} from {', '.join(str(path) for path in paths)}")
     return 0
 
 
@@ -387,13 +468,21 @@ def profiles_into(path: Path, options: argparse.Namespace) -> int:
     document["profiles"] = results.profiles
     document["startup"] = results.startup
     path.write_text(json.dumps(document, indent=1))
-    return report_only(path)
+    return report_only([path])
 
 
 def main() -> int:
     options = parse_arguments()
     if options.report:
-        return report_only(Path(options.report))
+        return report_only([Path(item) for item in options.report])
+    if options.import_log:
+        log, original_command = options.import_log
+        document = results_from_log(Path(log))
+        document.update(command=original_command, seconds=0.0, date=time.strftime("%Y-%m-%d", time.localtime(Path(log).stat().st_mtime)), code="not recorded in the log")
+        target = RAW_RESULTS / (Path(log).stem + ".json")
+        target.write_text(json.dumps(document, indent=1))
+        print(f"wrote {target.relative_to(ROOT)}: {len(document['records'])} samples")
+        return 0
     if options.profiles_into:
         return profiles_into(Path(options.profiles_into), options)
     backends = list(BACKENDS) if options.backend == "both" else [options.backend]
@@ -407,6 +496,15 @@ def main() -> int:
     code = code_version()
     results = Results()
     started = time.time()
+    date = time.strftime("%Y-%m-%d")
+    RAW_RESULTS.mkdir(parents=True, exist_ok=True)
+    raw_path = RAW_RESULTS / f"run-benchmark-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+    def save() -> None:
+        # Written after every sample, so that an interrupted run keeps what it measured.
+        document = {"command": command, "seconds": time.time() - started, "date": date, "code": code, **asdict(results)}
+        raw_path.write_text(json.dumps(document, indent=1))
+
     scratch = Path(tempfile.mkdtemp(prefix="archon-run-bench-"))
     runs: list[BackendRun] = []
     try:
@@ -414,6 +512,7 @@ def main() -> int:
         with git or contextlib.nullcontext():
             for name in backends:
                 run = BackendRun(name, os.environ[BACKENDS[name]], registry, scratch, results, options.quick, git.url if git else "")
+                run.on_record = save
                 runs.append(run)
                 results.daemons[name] = run.connection.describe()
                 print(f"== {results.daemons[name]}", flush=True)
@@ -442,10 +541,7 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     elapsed = time.time() - started
-    RAW_RESULTS.mkdir(parents=True, exist_ok=True)
-    raw_path = RAW_RESULTS / f"run-benchmark-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    date = time.strftime("%Y-%m-%d")
-    raw_path.write_text(json.dumps({"command": command, "seconds": elapsed, "date": date, "code": code, **asdict(results)}, indent=1))
+    save()
     print(f"wrote {raw_path.relative_to(ROOT)} ({elapsed / 60:.1f} min)")
 
     summary = report.summarize(results)
