@@ -7,6 +7,7 @@ For a workload of N components this module times:
   the package, so the time is cue's alone;
 - `cue_spec`: `cue vet` on the package with the op spec but without the
   projection, so `cue - cue_spec` is the projection's cost;
+- `cue_rss`: the peak resident memory of the cue command of `cue`, in bytes;
 - `cue_plain`: `cue vet` on the same graph written as plain structs under
   `$up`, with no import of the op spec and no projection: cue's cost of
   the references alone;
@@ -39,6 +40,7 @@ from archon.runtime.cuecmd import find_cue
 from archon.runtime.evaluate import SPEC_FOLDER, SPEC_IMPORT_PATH, Evaluator
 
 import workloads
+from modes import PeakReader
 
 
 def plain_chain(folder: Path, size: int, up: str = "$up") -> None:
@@ -73,10 +75,25 @@ def _timed(command: list[str], folder: Path) -> float:
     return seconds
 
 
-def time_archon_cue(package: Path, scratch: Path) -> tuple[float, float]:
+def _timed_with_peak(command: list[str], folder: Path) -> tuple[float, int | None]:
+    """Run a command and return its wall time and peak resident memory in bytes."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"CUE_REGISTRY": "none", "PATH": "/usr/bin:/bin"})
+    peak = PeakReader(process.pid)
+    peak.start()
+    _, errors = process.communicate()
+    seconds = time.perf_counter() - started
+    peak.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} in {folder} failed: {errors.decode('utf-8', 'replace').strip()[:2000]}")
+    return seconds, peak.value
+
+
+def time_archon_cue(package: Path, scratch: Path) -> tuple[float, float, int | None]:
     """Time `cue vet` on a copy of `package` with the op spec, then the cue command of one Archon load on it.
 
-    Returns both times: without and with Archon's projection file.
+    Returns both times, without and with Archon's projection file, and the
+    peak memory of the second.
     """
     mirror = scratch / "mirror"
     if mirror.exists():
@@ -93,7 +110,8 @@ def time_archon_cue(package: Path, scratch: Path) -> tuple[float, float]:
     inputs = [path for parsed in files for path, node in src.iter_fields(parsed) if node.attribute("input") is not None]
     (mirror / projection.FILE_NAME).write_text(projection.build(files, package_name, inputs).text)
 
-    return without_projection, _timed([find_cue().path, "eval", "-A", "-E", ".", "-e", projection.EXPRESSION], mirror)
+    seconds, peak = _timed_with_peak([find_cue().path, "eval", "-A", "-E", ".", "-e", projection.EXPRESSION], mirror)
+    return without_projection, seconds, peak
 
 
 def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
@@ -108,11 +126,14 @@ def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
         PLAIN[kind](definition, size, up="#up")
 
         cue_times, spec_times, plain_times, definition_times, load_times, compile_times = [], [], [], [], [], []
+        cue_peaks: list[int] = []
         vertices = 0
         for _ in range(repeat):
-            spec_seconds, cue_seconds = time_archon_cue(package, scratch)
+            spec_seconds, cue_seconds, cue_peak = time_archon_cue(package, scratch)
             spec_times.append(spec_seconds)
             cue_times.append(cue_seconds)
+            if cue_peak is not None:
+                cue_peaks.append(cue_peak)
             plain_times.append(_timed([find_cue().path, "vet", "-c=false", "."], plain))
             definition_times.append(_timed([find_cue().path, "vet", "-c=false", "."], definition))
 
@@ -131,6 +152,7 @@ def measure(kind: str, size: int, repeat: int) -> dict[str, float]:
         "kind": kind,
         "size": size,
         "cue": statistics.median(cue_times),
+        "cue_rss": max(cue_peaks) if cue_peaks else None,
         "cue_spec": statistics.median(spec_times),
         "cue_plain": statistics.median(plain_times),
         "cue_definition": statistics.median(definition_times),

@@ -57,7 +57,7 @@ PYCACHE = ROOT / ".state" / "bench" / "pycache"
 # How often the peak RSS of a running CLI process is read, in seconds.
 RSS_POLL_SECONDS = 0.005
 
-# The longest a single run may take before it is cancelled and recorded as
+# The maximum time a single run may take before it is cancelled and recorded as
 # failed, in seconds. A daemon that stops starting execs would otherwise
 # hold the benchmark forever. The slowest run measured, a cold chain of 300
 # on Docker, took about 110 s.
@@ -74,9 +74,8 @@ class Sample:
 
     `seconds` is the wall time of the whole run. `evaluate` (loading with
     cue), `compile`, `solve` and `push` are its parts where the mode can
-    tell them apart. `rss` is the peak resident memory of the CLI process;
-    `tree_rss` the larger of that and the peak of a child it waited for
-    (cue), both from the kernel.
+    tell them apart. `rss` is the peak resident memory of the CLI process,
+    `child_rss` the largest peak of a child it ran (cue).
     """
 
     seconds: float
@@ -85,7 +84,7 @@ class Sample:
     solve: float | None = None
     push: float | None = None
     rss: int | None = None
-    tree_rss: int | None = None
+    child_rss: int | None = None
 
 
 def cli_environment() -> dict[str, str]:
@@ -111,11 +110,11 @@ def run_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> Sample:
         process = subprocess.Popen(
             cli_command(address, folder, inputs), stdout=errors, stderr=subprocess.STDOUT, env=cli_environment()
         )
-        peak = _PeakReader(process.pid)
+        peak = PeakReader(process.pid)
         peak.start()
         deadline = threading.Timer(RUN_TIMEOUT_SECONDS, process.kill)
         deadline.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status = os.waitpid(process.pid, 0)
         seconds = time.perf_counter() - started
         deadline.cancel()
         peak.stop()
@@ -128,16 +127,23 @@ def run_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> Sample:
             errors.seek(0)
             message = errors.read().decode("utf-8", "replace").strip()
             raise RunFailed(f"dagger up {folder} exited with {process.returncode}: {message[-2000:]}")
-    # ru_maxrss is in KiB on Linux.
-    return Sample(seconds, rss=peak.value, tree_rss=usage.ru_maxrss * 1024)
+    return Sample(seconds, rss=peak.value, child_rss=peak.children)
 
 
-class _PeakReader:
-    """Reads VmHWM (peak RSS) of a process from /proc until stopped; keeps the last value read."""
+class PeakReader:
+    """Reads VmHWM (peak RSS) of a process and of its children from /proc until stopped.
+
+    `value` is the process's last value read and `children` the largest of
+    any child's (such as cue under dagger up). VmHWM starts afresh at exec.
+    The ru_maxrss that wait4 returns does not: on Linux it also counts the
+    memory the parent had when it forked. A child that lives less than one
+    poll interval is missed.
+    """
 
     def __init__(self, pid: int):
         self.pid = pid
         self.value: int | None = None
+        self.children: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name=f"rss-{pid}", daemon=True)
 
@@ -149,16 +155,38 @@ class _PeakReader:
         self._thread.join()
 
     def _poll(self) -> None:
-        status = Path(f"/proc/{self.pid}/status")
         while not self._stop.is_set():
-            try:
-                text = status.read_text()
-            except OSError:
+            own = _peak_rss(self.pid)
+            if own is None:
                 return
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    self.value = int(line.split()[1]) * 1024
+            self.value = own
+            for child in _children(self.pid):
+                peak = _peak_rss(child)
+                if peak is not None and (self.children is None or peak > self.children):
+                    self.children = peak
             self._stop.wait(RSS_POLL_SECONDS)
+
+
+def _peak_rss(pid: int) -> int | None:
+    """Return VmHWM of a process in bytes, or None once it has exited."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 @contextlib.contextmanager

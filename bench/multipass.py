@@ -188,7 +188,7 @@ class Multipass:
         result = MultipassResult(0.0)
 
         # A new evaluator per run, as a new process of a step-by-step tool
-        # would have; the pushed references change the package at every
+        # would have. The pushed references change the package at every
         # step anyway, so no evaluation after the first could be reused.
         evaluator = Evaluator(self.cue_path)
         input_files = render_inputs(dict(inputs), package_dir) if inputs else {}

@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+
+from profiles import CLI_IMPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks.md"
@@ -48,7 +51,7 @@ class Cell:
     solve: float | None
     push: float | None
     rss: int | None
-    tree_rss: int | None
+    child_rss: int | None
     errors: list[str]
 
 
@@ -75,7 +78,7 @@ def summarize(results) -> dict[tuple, Cell]:
             _median(sample.solve for sample in samples),
             _median(sample.push for sample in samples),
             max((sample.rss for sample in samples if sample.rss is not None), default=None),
-            max((sample.tree_rss for sample in samples if sample.tree_rss is not None), default=None),
+            max((sample.child_rss for sample in samples if sample.child_rss is not None), default=None),
             errors,
         )
     return summary
@@ -157,7 +160,23 @@ def machine_description() -> str:
     return f"{model}, {os.cpu_count()} cores, {memory / 2**30:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def write(results, summary: dict, *, command: str, elapsed: float, date: str, code: str, sizes: list[int]) -> None:
+@dataclass
+class RunInfo:
+    """One invocation of bench/run_benchmark.py whose samples the section shows; `seconds` is 0 when unknown."""
+
+    command: str
+    date: str
+    seconds: float
+    code: str
+    backends: list[str]
+
+
+def _run_text(run: RunInfo) -> str:
+    duration = f", {run.seconds / 60:.0f} min" if run.seconds else ""
+    return f"`{run.command}` ({', '.join(run.backends)}; {run.date}{duration}; Archon {run.code})"
+
+
+def write(results, summary: dict, *, runs: list[RunInfo], sizes: list[int]) -> None:
     from archon.runtime.cuecmd import find_cue
 
     loads = [record.load_average for record in results.records]
@@ -165,25 +184,27 @@ def write(results, summary: dict, *, command: str, elapsed: float, date: str, co
         f"<!-- {SECTION} -->",
         "## One solve against a run step by step",
         "",
-        f"Command: {command if command.startswith('`') else f'`{command}`'} (bench/run_benchmark.py), run on {date} in {elapsed / 60:.0f} min on Archon {code}.",
+        "Samples from " + "; ".join(_run_text(run) for run in runs) + ".",
         f"Machine: {machine_description()}, cue {find_cue().version}.",
         "Daemons: " + "; ".join(f"{name}: {text}" for name, text in results.daemons.items()) + ".",
         f"The machine was shared with other jobs: the 1-minute load average was {min(loads):.1f} to {max(loads):.1f} "
         "during the samples, on 2 cores, so single samples vary; the modes of one row ran interleaved, repetition by repetition.",
         "",
-        "Modes: **CLI** is `dagger up PATH --progress quiet` in a new process; **in-process** is `load`, `compile_configuration`",
-        "and `run` on a connection opened once, with one evaluator kept across runs as the language server keeps it (an",
-        "unchanged configuration is not evaluated again); **raw BuildKit** submits Archon's definition with `Control.Solve`",
-        "alone; **multi-pass** (bench/multipass.py) evaluates, then solves one component at a time in dependency order,",
-        "pushes each result to the registry on 127.0.0.1 (buildkitd: image exporter with push; Docker 20.10, which has no",
-        "image exporter: moby exporter, then a push through Docker's API) and evaluates again with the pushed references",
-        "before the next step, whose dependencies are `fetch-container`s of those images.",
+        "Modes: **CLI** is `dagger up PATH --progress quiet` in a new process. **In-process** is `load`,",
+        "`compile_configuration` and `run` on a connection opened once, with one evaluator kept across runs as the language",
+        "server keeps it, so an unchanged configuration is not evaluated again. **Raw BuildKit** submits Archon's definition",
+        "with `Control.Solve` alone. **Multi-pass** (bench/multipass.py) evaluates, then solves one component at a time in",
+        "dependency order and pushes each result to the registry on 127.0.0.1. On buildkitd it uses the image exporter with",
+        "push; Docker 20.10 has no image exporter, so there it uses the moby exporter and then a push through Docker's API.",
+        "Before each next step it evaluates again with the pushed references, and the step's dependencies are",
+        "`fetch-container`s of those images.",
         "",
         "Workloads (bench/workloads.py): **chain** (component i loads i−1 and runs an exec), **fan** (one base, N−2",
         "parallel execs, one exec mounting all of them) and **hello** (examples/hello, 8 components, its library served by",
         "`git daemon` on 127.0.0.1). Cache states: **cold** puts a new nonce in every exec, **warm** runs the same content",
         "again, **leaf** changes one leaf exec (the chain's last component, or the fan's first worker, which also reruns the",
-        "join). Cells give the median and, with several repetitions, the range; times under 1 s are in ms.",
+        "join). Cells give the median and, with several repetitions, the range. Times under 1 s are in ms. A dash marks a",
+        "figure that was not recorded: a run read back from its printed lines has only its wall time, evaluation and RSS.",
         "",
     ]
     lines += _aims(summary, results)
@@ -195,7 +216,7 @@ def write(results, summary: dict, *, command: str, elapsed: float, date: str, co
     lines += _memory_table(summary, results.allocations)
     lines += _profile_section(results)
     if results.skipped:
-        lines += ["### Not run", ""] + [f"- {item}{_estimate(summary, item)}" for item in results.skipped] + [""]
+        lines += ["### Not run", ""] + [f"- {item}{_estimate(summary, item)}." for item in results.skipped] + [""]
     failures = [record for record in results.records if record.error]
     if failures:
         lines += ["### Failed runs", ""]
@@ -245,11 +266,23 @@ def _aims(summary: dict, results) -> list[str]:
                 text = ", ".join(f"{MODE_TITLES[mode]} {value:.1f}×" if value else f"{MODE_TITLES[mode]} –" for mode, value in ratios.items())
                 lines.append(f"| one solve ≥ {limit:.0f}× faster than multi-pass at N={AIM_SIZE}, {state} ({workload}) | {backend} | {text} | {_verdict([ratios['cli']], lambda v: v >= limit)} (CLI) |")
 
-        largest = [(key, cell) for key, cell in summary.items() if key[0] == backend and key[2] == LARGEST_SIZE and key[4] != "multipass"]
-        if largest:
-            failed = sorted({f"{key[1]} {key[3]} {key[4]}" for key, cell in largest if cell.errors})
-            text = "every run completed" if not failed else "failed: " + ", ".join(failed)
-            lines.append(f"| N={LARGEST_SIZE} completes (CLI, in-process, raw) | {backend} | {text} | {'yes' if not failed else 'no'} |")
+        parts = []
+        for workload in ("chain", "fan"):
+            cells = [(key, cell) for key, cell in summary.items() if key[:3] == (backend, workload, LARGEST_SIZE) and key[4] != "multipass"]
+            failed = sorted({f"{key[3]} {MODE_TITLES[key[4]]}" for key, cell in cells if cell.errors})
+            if not cells:
+                parts.append((workload, "not run", None))
+            elif failed:
+                parts.append((workload, "failed: " + ", ".join(failed), False))
+            else:
+                parts.append((workload, "every run completed", True))
+        if any(result is not None for _, _, result in parts):
+            text = "; ".join(f"{workload}: {outcome}" for workload, outcome, _ in parts)
+            verdicts = [result for _, _, result in parts if result is not None]
+            verdict = "yes" if all(verdicts) else "no"
+            if any(result is None for _, _, result in parts):
+                verdict += " (where run)"
+            lines.append(f"| N={LARGEST_SIZE} completes (CLI, in-process, raw) | {backend} | {text} | {verdict} |")
     return lines + [""]
 
 
@@ -331,19 +364,19 @@ def _evaluation_table(rows: list[dict]) -> list[str]:
     lines = [
         "### Evaluation and compile time against N",
         "",
-        "Medians of 3 runs, one process each (bench/evaluation.py). *cue* is the cue command of one `load`",
-        "(the package with Archon's projection file); *cue, no projection* is `cue vet` on the package without that",
-        "file; *cue, plain* is `cue vet` on the same graph written as plain",
-        "structs under `$up`, with no op spec; *cue, `#up`* is the same under `#up`, a definition, the form of earlier",
-        "configurations. *load* is `load` with a new evaluator (cue included); *Archon's share* is load − cue.",
+        "Medians of 3 runs, one process each (bench/evaluation.py). *cue* is the cue command of one `load`, on the",
+        "package with Archon's projection file. *cue, no projection* is `cue vet` on the package without that file.",
+        "*cue, plain* is `cue vet` on the same graph written as plain structs under `$up`, with no op spec. *cue, `#up`*",
+        "is the same under `#up`, a definition, the form of earlier configurations. *load* is `load` with a new evaluator,",
+        "cue included, and *Archon's share* is load − cue. *cue peak RSS* is the largest of the cue command's runs.",
         "",
-        "| workload | N | cue | cue, no projection | cue, plain | cue, `#up` | load | Archon's share | compile | vertices |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | N | cue | cue, no projection | cue, plain | cue, `#up` | load | Archon's share | compile | vertices | cue peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row['kind']} | {row['size']} | {_seconds(row['cue'])} | {_seconds(row.get('cue_spec'))} | {_seconds(row['cue_plain'])} | {_seconds(row['cue_definition'])} | "
-            f"{_seconds(row['load'])} | {_seconds(max(row['load'] - row['cue'], 0.0))} | {_seconds(row['compile'])} | {row['vertices']} |"
+            f"{_seconds(row['load'])} | {_seconds(max(row['load'] - row['cue'], 0.0))} | {_seconds(row['compile'])} | {row['vertices']} | {_mib(row.get('cue_rss'))} |"
         )
     lines.append("")
     for kind in ("chain", "fan"):
@@ -363,7 +396,7 @@ def _memory_table(summary: dict, allocations: list[dict]) -> list[str]:
         if key[4] == "cli" and cell.count:
             entry = peaks.setdefault((key[0], key[1], key[2]), [None, None])
             entry[0] = max(filter(None, [entry[0], cell.rss])) if (entry[0] or cell.rss) else None
-            entry[1] = max(filter(None, [entry[1], cell.tree_rss])) if (entry[1] or cell.tree_rss) else None
+            entry[1] = max(filter(None, [entry[1], cell.child_rss])) if (entry[1] or cell.child_rss) else None
     allocated = {(row["backend"], row["workload"], row["size"]): row["peak"] for row in allocations}
     if not peaks and not allocated:
         return []
@@ -371,10 +404,10 @@ def _memory_table(summary: dict, allocations: list[dict]) -> list[str]:
         "### Peak memory",
         "",
         "*CLI RSS* is the peak resident set of the `dagger` process (VmHWM, read every 5 ms), the largest over all its",
-        "runs; *CLI or cue* is the kernel's peak for that process or the `cue` child it waited for, whichever is larger.",
+        "runs; *cue child* is the same for the `cue` process it runs.",
         "*In-process* is the peak of Python allocations (tracemalloc) during load with a new evaluator, compile and a warm run.",
         "",
-        "| backend | workload | N | CLI RSS | CLI or cue | in-process allocations |",
+        "| backend | workload | N | CLI RSS | cue child | in-process allocations |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for key in sorted(set(peaks) | set(allocated), key=lambda item: (item[0] != "docker", item[1], item[2])):
@@ -394,7 +427,7 @@ def _profile_section(results) -> list[str]:
     lines = ["### Where a warm run's time goes", ""]
     if results.startup:
         lines += [
-            "Start of a new interpreter (`python -c 'import archon.cli.main'`, median of 5): "
+            f"Start of a new interpreter that imports what `dagger up` imports (`python -c '{CLI_IMPORTS}'`, median of 5): "
             + ", ".join(f"{label} {_seconds(value)}" for label, value in results.startup.items())
             + ". The CLI runs above use a bytecode cache under .state/bench/pycache.",
             "",
@@ -430,13 +463,37 @@ def _profile_section(results) -> list[str]:
     return lines
 
 
+def _in_process_hot_spots(profile: dict | None) -> str:
+    """Name the phases that make a warm in-process run slow at the largest profiled size."""
+    if not profile or not profile.get("inprocess_by_size"):
+        return ""
+    size, largest = list(profile["inprocess_by_size"].items())[-1]
+    phases = largest["phases"]
+    parts = {
+        "parsing every file again": phases.get("load: parse the files"),
+        "finding each component's source node": phases.get("load: find components"),
+        "reporting cycles": phases.get("load: report cycles"),
+        "compiling": phases.get("compile"),
+    }
+    listed = ", ".join(f"{label} {_seconds(value)}" for label, value in parts.items() if value is not None)
+    return (
+        f" Under cProfile at N={size}, `load` takes {_seconds(phases.get('load (cue included)'))} with the evaluation cached: "
+        f"{listed}; the solve itself takes {_seconds(phases.get('Control.Solve'))}. These are Archon's: `load` parses "
+        "every file on each call even when its text is unchanged, and looks up each component's source node with "
+        "`source.find`, which walks the files' fields again for every component. Caching parsed files by content, as "
+        "evaluations are cached, and indexing the fields by path once per load would remove most of it."
+    )
+
+
 def _estimate(summary: dict, skipped: str) -> str:
     """Estimate a skipped multi-pass run as N steps at the per-step cost of the largest size that ran.
 
     It is a lower bound, because each step's evaluation grows with N.
     """
-    backend, workload, size_text = skipped.split()[:3]
-    size = int(size_text.removeprefix("N=").rstrip(":"))
+    match = re.match(r"(?P<backend>\S+) (?P<workload>\S+) N=(?P<size>\d+): multipass not run", skipped)
+    if match is None:
+        return ""
+    backend, workload, size = match["backend"], match["workload"], int(match["size"])
     parts = []
     for state in STATES:
         measured = [(key[2], cell) for key, cell in summary.items() if key[:2] == (backend, workload) and key[3] == state and key[4] == "multipass" and cell.count]
@@ -458,8 +515,8 @@ def _findings(summary: dict, results) -> list[str]:
         if costs:
             lines.append(
                 f"- **The daemon's exec cost.** A cold exec of a raw chain costs {_seconds(costs['sandbox'])} on {backend} "
-                f"with the default sandbox network and {_seconds(costs['none'])} with no network, so the exec and its "
-                "network set-up, the same in every mode, make most of a cold run. Archon's `exec` op has no network field."
+                f"with the default sandbox network and {_seconds(costs['none'])} with no network. The exec and its network "
+                "set-up are the same in every mode and make most of a cold run. Archon's `exec` op has no network field."
             )
 
     for backend in backends:
@@ -486,22 +543,23 @@ def _findings(summary: dict, results) -> list[str]:
             lines.append(
                 f"- **Where the CLI's warm time goes ({backend}, chain of N={profile['size']}).** Interpreter start "
                 f"{_seconds(phases['interpreter start'])}, imports {_seconds(phases['imports'])}, the command itself "
-                f"{_seconds(phases['command'])} (of which, under cProfile, cue {_seconds(cli.get('cue subprocess (eval and version)'))}, "
-                f"connecting and probing the daemon {_seconds(cli.get('connect and probe the daemon'))}, the run "
-                f"{_seconds(cli.get('run (session and solve)'))}) and the interpreter's exit {_seconds(phases['exit'])}. "
-                "Most of it is Python start-up and tear-down, which an editor or a long-running process pays once."
+                f"{_seconds(phases['command'])} and the interpreter's exit {_seconds(phases['exit'])}. Under cProfile the "
+                f"command spends {_seconds(cli.get('cue subprocess (eval and version)'))} in cue, "
+                f"{_seconds(cli.get('connect and probe the daemon'))} connecting to and probing the daemon and "
+                f"{_seconds(cli.get('run (session and solve)'))} in the run. Python start-up and tear-down are the largest "
+                "part, and an editor or a long-running process pays them once."
             )
     if results.startup:
         startup = results.startup
         lines.append(
-            "- **What would cut the CLI's fixed cost** (suggestions, not made here: they change cli/ and runtime/): "
-            f"import only the command that runs (`archon.cli.main` imports all twelve command modules: "
-            f"{_seconds(startup.get('with bytecode cache'))} against {_seconds(startup.get('`up` command module alone'))} "
-            "for the `up` module alone); end the process with `os._exit` after flushing, skipping the module tear-down "
-            "measured as *exit* above; keep evaluations in a cache on disk keyed by content, as the evaluator's in-memory "
-            "cache already is, so that an unchanged configuration skips cue; and start the daemon probe while cue runs. "
-            f"A missing bytecode cache costs more than any of these: {_seconds(startup.get('without bytecode cache'))} to "
-            "import with PYTHONDONTWRITEBYTECODE=1 and no cache, as in this machine's environment."
+            "- **What would cut the CLI's fixed cost.** These are suggestions, not made here, because they change cli/ "
+            "and runtime/. Ending the process with `os._exit` after flushing its output skips the module tear-down "
+            "measured as *exit* above. A cache on disk of evaluations and parsed files, keyed by content as the "
+            "evaluator's in-memory cache keys evaluations, lets an unchanged configuration skip cue and the parser. "
+            "Asking the daemon for its workers while cue runs, instead of before, hides the probe. Importing the CLI and its `up` command takes "
+            f"{_seconds(startup.get('with bytecode cache'))} with a bytecode cache and "
+            f"{_seconds(startup.get('without bytecode cache'))} without one, as under PYTHONDONTWRITEBYTECODE=1 in this "
+            f"machine's environment (a bare interpreter: {_seconds(startup.get('bare interpreter'))})."
         )
 
     for backend in backends:
@@ -515,8 +573,8 @@ def _findings(summary: dict, results) -> list[str]:
             worst = max(warm, key=lambda item: item[2])
             lines.append(
                 f"- **In-process overhead, warm, {backend}.** At most {_seconds(worst[2])} over raw BuildKit "
-                f"({worst[0]}, N={worst[1]}): the evaluation is served from the evaluator's cache, so what remains is "
-                "the compile, the session that `run` starts and attaches, and the Status stream."
+                f"({worst[0]}, N={worst[1]}), although the evaluation comes from the evaluator's cache."
+                + _in_process_hot_spots(results.profiles.get(backend))
             )
 
     for backend in backends:
@@ -528,9 +586,9 @@ def _findings(summary: dict, results) -> list[str]:
             step = warm.median / AIM_SIZE
             evaluate = (warm.evaluate or 0) / AIM_SIZE
             lines.append(
-                f"- **Multi-pass, {workload} on {backend}.** A warm step costs {_seconds(step)} at N={AIM_SIZE}, "
-                f"{_seconds(evaluate)} of it evaluating again; the rest is a solve with an image export and the push, "
-                f"and a pull of that image by the next step. The whole run is {_ratio(warm, summary.get((backend, workload, AIM_SIZE, 'warm', 'cli'))) or 0:.1f}× "
+                f"- **Multi-pass, {workload} on {backend}.** A warm step costs {_seconds(step)} at N={AIM_SIZE}, and "
+                f"{_seconds(evaluate)} of it is the evaluation before the step. The rest is a solve with an image export and "
+                f"the push, and a pull of that image by the next step. The whole run is {_ratio(warm, summary.get((backend, workload, AIM_SIZE, 'warm', 'cli'))) or 0:.1f}× "
                 f"the CLI and {_ratio(warm, summary.get((backend, workload, AIM_SIZE, 'warm', 'inprocess'))) or 0:.0f}× the in-process run warm, "
                 f"and {_ratio(cold, summary.get((backend, workload, AIM_SIZE, 'cold', 'cli'))) or 0:.1f}× the CLI cold."
             )
@@ -543,8 +601,8 @@ def _findings(summary: dict, results) -> list[str]:
             extra = (multi.median - single.median) / AIM_SIZE
             lines.append(
                 f"- **Why the cold ratio of a chain is small on {backend}.** Neither strategy can run a chain's execs in "
-                f"parallel, so per component both pay the exec ({_seconds(exec_seconds)} here, from raw BuildKit at N={AIM_SIZE}) "
-                f"and multi-pass adds {_seconds(extra)} (evaluation, export, push, pull). The ratio is about "
+                f"parallel. Per component both pay the exec ({_seconds(exec_seconds)} here, from raw BuildKit at N={AIM_SIZE}), "
+                f"and multi-pass adds {_seconds(extra)} for evaluation, export, push and pull. The ratio is about "
                 f"(exec + extra) ÷ exec = {(exec_seconds + extra) / exec_seconds:.1f}; with a 55 ms exec it would be about "
                 f"{(0.055 + extra) / 0.055:.1f} (an estimate from these two figures). A fan gains more, because its execs run in parallel "
                 "in one solve and one after another in multi-pass."
@@ -555,10 +613,10 @@ def _findings(summary: dict, results) -> list[str]:
         where = sorted({(record.backend, record.workload, record.size) for record in flightcontrol})
         lines.append(
             f"- **A daemon limit.** {len(flightcontrol)} runs failed with `flightcontrol: exceeded retry timeout` "
-            f"({', '.join(f'{backend} {workload} N={size}' for backend, workload, size in where)}): BuildKit's flightcontrol "
-            "gives up once a waiter's back-off reaches 3 s, which happens when many execs wait on one shared step, as the fan's "
-            "workers do on `base`, on a loaded machine. It is the daemon's, in every mode that solves the fan at once; "
-            "multi-pass, which runs one exec at a time, does not meet it."
+            f"({', '.join(f'{backend} {workload} N={size}' for backend, workload, size in where)}). BuildKit's flightcontrol "
+            "gives up once a waiter's back-off reaches 3 s. That happens on a loaded machine when many execs wait on one "
+            "shared step, as the fan's workers wait on `base`. It is the daemon's limit, met by every mode that solves the "
+            "fan at once. Multi-pass runs one exec at a time and does not meet it."
         )
 
     chain = sorted((row for row in results.evaluation if row["kind"] == "chain"), key=lambda row: row["size"])
@@ -566,10 +624,10 @@ def _findings(summary: dict, results) -> list[str]:
         last = chain[-1]
         lines.append(
             f"- **cue's share of evaluation.** For a chain of {last['size']}, the cue command of a load takes "
-            f"{_seconds(last['cue'])} (growth exponent {_growth(chain, 'cue')}), cue alone on the same graph as plain structs "
-            f"{_seconds(last['cue_plain'])} and, under a `#up` definition, {_seconds(last['cue_definition'])} (exponent "
-            f"{_growth(chain, 'cue_definition')}): a definition makes cue close every component it refers to, which is cue's "
-            "own cost; `$up`, a regular field, avoids it. "
+            f"{_seconds(last['cue'])} (growth exponent {_growth(chain, 'cue')}). cue alone takes {_seconds(last['cue_plain'])} "
+            f"on the same graph as plain structs and {_seconds(last['cue_definition'])} under a `#up` definition (exponent "
+            f"{_growth(chain, 'cue_definition')}). A definition makes cue close every component it refers to, which is cue's "
+            "own cost, and `$up`, a regular field, avoids it. "
             + (
                 f"Without Archon's projection file cue takes {_seconds(last['cue_spec'])}, so the projection, which prints each "
                 f"component once, costs {_seconds(last['cue'] - last['cue_spec'])} of the {_seconds(last['cue'])}. "

@@ -21,12 +21,16 @@ docs/benchmark-runs.png (bench/report.py). The raw samples go to
 Needs the daemons: `eval "$(scripts/daemons env)"` first.
 
 Run: .venv/bin/python bench/run_benchmark.py [--backend docker|buildkitd|both] [--quick] [--sizes 1,10,50,128,300]
+Each run saves its samples under .state/bench/ after every sample. `--report A.json B.json` writes the docs
+from saved samples (several runs merge, one per backend for example), `--import-log` reads back the samples
+printed by a run that was stopped, and `--analysis-into` redoes the profiles and evaluation table of a saved run.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -96,8 +100,10 @@ class Results:
     def from_json(cls, document: dict) -> "Results":
         """Rebuild the results saved under .state/bench/ by an earlier run."""
         results = cls(**{name: document[name] for name in ("allocations", "evaluation", "profiles", "startup", "daemons", "skipped", "exec_costs") if name in document})
+        known = {field.name for field in dataclasses.fields(modes.Sample)}
         for item in document["records"]:
-            sample = modes.Sample(**item["sample"]) if item["sample"] else None
+            # Figures that this version no longer reads (tree_rss) are left out.
+            sample = modes.Sample(**{key: value for key, value in item["sample"].items() if key in known}) if item["sample"] else None
             results.records.append(Record(**{**item, "sample": sample}))
         return results
 
@@ -314,7 +320,7 @@ def _print_record(record: Record) -> None:
         value = getattr(sample, label)
         if value is not None:
             parts.append(f"{label} {value:.3f}")
-    for label in ("rss", "tree_rss"):
+    for label in ("rss", "child_rss"):
         value = getattr(sample, label)
         if value is not None:
             parts.append(f"{label} {value / 2**20:.1f} MiB")
@@ -323,7 +329,7 @@ def _print_record(record: Record) -> None:
 
 
 _LOG_RECORD = re.compile(r"^(?P<backend>docker|buildkitd)\s+(?P<workload>\w+)\s+N=(?P<size>\d+)\s+(?P<state>\w+)\s+(?P<mode>\w+)\s+#(?P<repetition>\d+)\s+(?P<rest>.*)$")
-_LOG_FIELD = re.compile(r"(?P<label>eval|evaluate|compile|solve|push|rss|tree_rss|load) (?P<value>[\d.]+)( MiB)?")
+_LOG_FIELD = re.compile(r"(?P<label>eval|evaluate|compile|solve|push|rss|child_rss|tree_rss|load) (?P<value>[\d.]+)( MiB)?")
 _LOG_EXEC_COST = re.compile(r"cold exec: (?P<sandbox>\d+) ms with the sandbox network, (?P<none>\d+) ms with none")
 
 
@@ -356,7 +362,9 @@ def results_from_log(path: Path) -> dict:
         else:
             fields = {item["label"]: float(item["value"]) for item in _LOG_FIELD.finditer(rest.split(" s ", 1)[1] if " s " in rest else "")}
             record.load_average = load_average = fields.pop("load", load_average)
-            megabytes = {label: int(fields.pop(label) * 2**20) for label in ("rss", "tree_rss") if label in fields}
+            # tree_rss, printed by earlier versions, counted the benchmark's own memory at fork time.
+            fields.pop("tree_rss", None)
+            megabytes = {label: int(fields.pop(label) * 2**20) for label in ("rss", "child_rss") if label in fields}
             if "eval" in fields:
                 fields["evaluate"] = fields.pop("eval")
             record.sample = modes.Sample(float(rest.split()[0]), **fields, **megabytes)
@@ -383,11 +391,15 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--import-log",
-        nargs=2,
-        metavar=("LOG", "COMMAND"),
-        help="save the samples printed in the output of a stopped run (LOG, run as COMMAND) as raw samples for --report",
+        nargs=4,
+        metavar=("LOG", "COMMAND", "CODE", "NOTE"),
+        help="save the samples printed in the output of a stopped run (LOG, run as COMMAND on Archon CODE) as raw samples for --report, with NOTE on why it stopped",
     )
-    parser.add_argument("--profiles-into", metavar="JSON", help="profile again (and time the start-up) on the backends of an earlier run's raw samples, save them there, then write the docs as --report does")
+    parser.add_argument(
+        "--analysis-into",
+        metavar="JSON",
+        help="profile, time the start-up and measure evaluation again, on the backends of an earlier run's raw samples; save them there",
+    )
     options = parser.parse_args()
 
     if options.sizes:
@@ -412,7 +424,7 @@ def _choices(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
 
 
 def code_version() -> str:
-    """Name the commit the benchmark runs, and say whether the product's folders differ from it."""
+    """Name the commit the benchmark runs, and tell whether the product's folders differ from it."""
     commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     changed = subprocess.run(["git", "status", "--short", "--", "runtime", "engine", "cli"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     if changed:
@@ -437,20 +449,16 @@ def report_only(paths: list[Path]) -> int:
     summary = report.summarize(results)
     print(report.console_table(summary))
     sizes = sorted({record.size for record in results.records if record.workload != "hello"})
-    report.write(
-        results,
-        summary,
-        command="; ".join(f"`{document['command']}`" for document in documents),
-        elapsed=sum(document["seconds"] for document in documents),
-        date=max(document["date"] for document in documents),
-        code="; ".join(sorted({document.get("code", "not recorded") for document in documents})),
-        sizes=sizes,
-    )
+    runs = [
+        report.RunInfo(document["command"], document["date"], document["seconds"], document.get("code", "not recorded"), list(document["daemons"]))
+        for document in documents
+    ]
+    report.write(results, summary, runs=runs, sizes=sizes)
     print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)} from {', '.join(str(path) for path in paths)}")
     return 0
 
 
-def profiles_into(path: Path, options: argparse.Namespace) -> int:
+def analysis_into(path: Path) -> int:
     document = json.loads(path.read_text())
     results = Results()
     sizes = sorted({item["size"] for item in document["records"] if item["workload"] != "hello"})
@@ -463,12 +471,16 @@ def profiles_into(path: Path, options: argparse.Namespace) -> int:
             finally:
                 run.close()
         results.startup = profiles.startup_seconds()
+        kinds = sorted({item["workload"] for item in document["records"]} & {"chain", "fan"})
+        results.evaluation = [evaluation.measure(kind, size, 3) for kind in kinds for size in sizes]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     document["profiles"] = results.profiles
     document["startup"] = results.startup
+    document["evaluation"] = results.evaluation
     path.write_text(json.dumps(document, indent=1))
-    return report_only([path])
+    print(f"wrote {path}")
+    return 0
 
 
 def main() -> int:
@@ -476,15 +488,16 @@ def main() -> int:
     if options.report:
         return report_only([Path(item) for item in options.report])
     if options.import_log:
-        log, original_command = options.import_log
+        log, original_command, code, note = options.import_log
         document = results_from_log(Path(log))
-        document.update(command=original_command, seconds=0.0, date=time.strftime("%Y-%m-%d", time.localtime(Path(log).stat().st_mtime)), code="not recorded in the log")
+        document["skipped"].append(note)
+        document.update(command=original_command, seconds=0.0, date=time.strftime("%Y-%m-%d", time.localtime(Path(log).stat().st_mtime)), code=code)
         target = RAW_RESULTS / (Path(log).stem + ".json")
         target.write_text(json.dumps(document, indent=1))
         print(f"wrote {target.relative_to(ROOT)}: {len(document['records'])} samples")
         return 0
-    if options.profiles_into:
-        return profiles_into(Path(options.profiles_into), options)
+    if options.analysis_into:
+        return analysis_into(Path(options.analysis_into))
     backends = list(BACKENDS) if options.backend == "both" else [options.backend]
     missing = [BACKENDS[name] for name in backends if not os.environ.get(BACKENDS[name])]
     if missing or not os.environ.get("ARCHON_REGISTRY"):
@@ -547,7 +560,8 @@ def main() -> int:
     summary = report.summarize(results)
     print(report.console_table(summary))
     if options.write:
-        report.write(results, summary, command=command, elapsed=elapsed, date=date, code=code, sizes=options.sizes)
+        run_info = report.RunInfo(command, date, elapsed, code, list(results.daemons))
+        report.write(results, summary, runs=[run_info], sizes=options.sizes)
         print(f"wrote {report.RESULTS.relative_to(ROOT)} and {report.PLOT.relative_to(ROOT)}")
     failed = [record for record in results.records if record.error]
     return 1 if failed else 0

@@ -1,7 +1,7 @@
 """Generated configurations for the run benchmark (bench/run_benchmark.py).
 
-Each workload writes a CUE package into a folder and says which component
-is its leaf:
+Each workload writes a CUE package into a folder and names the component
+a leaf change touches:
 
 - chain: `c0` fetches the base image and runs an exec; every later `c<i>`
   loads `c<i-1>` and runs an exec, so the graph is one path of N execs;
@@ -108,9 +108,9 @@ def hello(folder: Path, size: int, nonce: str, leaf_nonce: str = "", *, git_url:
     """Copy examples/hello to `folder`, with the nonce in its source and the leaf nonce in its test.
 
     The nonce lands in `src/BENCH_NONCE`, which the `source` component sends
-    to the daemon, so a new nonce rebuilds and retests the program; the
-    leaf nonce lands in the environment of the `test` exec only. `size` is
-    ignored: the pipeline always has HELLO_COMPONENTS components.
+    to the daemon, so a new nonce rebuilds and retests the program. The leaf
+    nonce lands in the environment of the `test` exec only. `size` is
+    ignored because the pipeline always has HELLO_COMPONENTS components.
     """
     if folder.exists():
         shutil.rmtree(folder)
