@@ -311,6 +311,7 @@ class _Runner:
                 ref=uuid.uuid4().hex,
                 session_id=session.id,
                 exporter=exporter,
+                entitlements=self.plan.entitlements,
                 on_status=tracker.update,
                 cancel_event=self.cancel_event,
             )

@@ -42,6 +42,9 @@ from archon.runtime.values import fingerprint, is_component, ops_of
 # Ops that deliver an output and so must end their component.
 FINAL_OPS = ("export", "push-container", "save-image")
 
+# The entitlement a solve needs for an exec on the daemon's own network.
+NETWORK_HOST_ENTITLEMENT = "network.host"
+
 # A pattern the bundle copies from each component it only needs solved.
 # No component has such files and the copy allows an empty match, so
 # nothing is copied, but the daemon must still build the component.
@@ -69,6 +72,7 @@ class Compiler:
         self.diagnostics: list[Diagnostic] = []
         self.local_sources: dict[str, LocalSource] = {}
         self.secrets: set[str] = set()
+        self.entitlements: set[str] = set()
         self.edges: dict[tuple[str, str], Edge] = {}
 
         self._memo: dict[str, CompiledComponent] = {}
@@ -272,8 +276,11 @@ class Compiler:
             user=op.get("user"),
             mounts=mounts,
             hosts=op.get("hosts") or {},
+            network=op.get("network", "sandbox"),
             meta=meta,
         )
+        if op.get("network") == "host":
+            self.entitlements.add(NETWORK_HOST_ENTITLEMENT)
         return executed.root()
 
     def _mount(self, compiled: CompiledComponent, target: str, mount: Any, span: Span | None) -> llb.Mount | None:
@@ -417,6 +424,7 @@ class Compiler:
             edges=sorted(self.edges.values(), key=lambda edge: (edge.source, edge.target)),
             local_sources=dict(sorted(self.local_sources.items())),
             secrets=tuple(sorted(self.secrets)),
+            entitlements=tuple(sorted(self.entitlements)),
             exports=tuple(exports),
             directories=tuple(directories),
             images=tuple(images),

@@ -116,7 +116,8 @@ class Plan:
 
     `definition` is the serialized `pb.Definition`. `secrets` lists the
     secret ids the solve will ask the session for; their values are never
-    part of the plan.
+    part of the plan. `entitlements` lists what the solve must be allowed
+    (such as `network.host`); the daemon must permit each of them.
     """
 
     definition: bytes
@@ -126,6 +127,7 @@ class Plan:
     edges: list[Edge] = field(default_factory=list)
     local_sources: dict[str, LocalSource] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    entitlements: tuple[str, ...] = ()
     exports: tuple[ExportOutput, ...] = ()
     directories: tuple[DirectoryOutput, ...] = ()
     images: tuple[ImageOutput, ...] = ()

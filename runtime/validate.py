@@ -62,6 +62,7 @@ OPS: dict[str, OpSpec] = {
             user=FieldSpec(STRING),
             always=FieldSpec(BOOL),
             hosts=FieldSpec(STRING_MAP),
+            network=FieldSpec(STRING),
             mount=FieldSpec(MOUNTS),
         ),
         _op("subdir", dir=FieldSpec(STRING, required=True, path=True)),
@@ -84,6 +85,7 @@ OPS: dict[str, OpSpec] = {
 
 EXPORT_FORMATS = ("string", "json", "yaml")
 CACHE_SHARING = ("shared", "private", "locked")
+NETWORK_MODES = ("sandbox", "none", "host")
 MOUNT_KINDS = ("tmpfs", "cache")
 
 
@@ -220,6 +222,11 @@ def _check_op_rules(name: str, op: dict, pending: Callable[[PendingValue], None]
             problems.append(Problem("exec has an empty args list", field="args", hint='give the command to run, such as args: ["sh", "-c", "make"]', code="empty-args"))
         if isinstance(op.get("mount"), dict):
             problems.extend(_check_mounts(op["mount"], pending))
+        network = op.get("network")
+        if isinstance(network, str) and network not in NETWORK_MODES:
+            close = suggest(network, NETWORK_MODES)
+            hint = f'did you mean "{close}"?' if close else f"use one of {', '.join(NETWORK_MODES)}"
+            problems.append(Problem(f'unknown exec network "{network}"', field="network", hint=hint, code="invalid-value"))
         for field_name in ("env", "hosts"):
             if isinstance(op.get(field_name), dict):
                 for key, value in op[field_name].items():

@@ -1,4 +1,4 @@
-"""`exec` on real BuildKit: failures with their source position, defaults from the image, dir, user, hosts, always, long chains, cancellation."""
+"""`exec` on real BuildKit: failures with their source position, defaults from the image, dir, user, hosts, network, always, long chains, cancellation."""
 
 from __future__ import annotations
 
@@ -131,6 +131,46 @@ def test_exec_dir_user_and_hosts(connection, tmp_path, nonce):
     assert (tmp_path / "report" / "uid").read_text() == "1000\n"
     assert (tmp_path / "report" / "gid").read_text() == "1000\n"
     assert ["10.11.12.13", "db.archon.test"] in hosts
+
+
+def _interface_names(proc_net_dev: str) -> set[str]:
+    """Return the interface names listed in the text of /proc/net/dev."""
+    return {line.split(":")[0].strip() for line in proc_net_dev.splitlines()[2:]}
+
+
+def _exec_interfaces(connection, folder, nonce, network: str) -> set[str]:
+    """Run an exec with the given network and return the interfaces it saw."""
+    write_configuration(folder, """
+        base: $up: [op.FetchContainer & {ref: "archon/busybox:latest"}]
+        probe: $up: [
+            op.Load & {from: base},
+            op.Exec & {args: ["sh", "-ec", "mkdir /report; cat /proc/net/dev > /report/dev; echo NONCE"], network: "NETWORK"},
+        ]
+        report: {$up: [op.Load & {from: probe}, op.Subdir & {dir: "/report"}]} @output(dir="report")
+    """, replace={"NONCE": nonce, "NETWORK": network})
+
+    outcome = run_configuration(folder, connection)
+    assert outcome.result.succeeded, outcome.failure_text()
+    return _interface_names((folder / "report" / "dev").read_text())
+
+
+def test_network_none_has_only_loopback(connection, tmp_path, nonce):
+    assert _exec_interfaces(connection, tmp_path, nonce, "none") == {"lo"}
+
+
+def test_network_sandbox_adds_an_interface(connection, tmp_path, nonce):
+    interfaces = _exec_interfaces(connection, tmp_path, nonce, "sandbox")
+
+    assert "lo" in interfaces
+    assert len(interfaces) > 1
+
+
+def test_network_host_shares_host_interfaces(connection, tmp_path, nonce):
+    interfaces = _exec_interfaces(connection, tmp_path, nonce, "host")
+
+    # The daemons run in this test's network namespace.
+    with open("/proc/net/dev") as host:
+        assert interfaces == _interface_names(host.read())
 
 
 def test_always_reruns_while_others_are_cached(connection, tmp_path, nonce):

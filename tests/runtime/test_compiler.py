@@ -144,6 +144,25 @@ def test_always_sets_ignore_cache(tmp_path):
     assert exec_of(plan, "app").metadata.ignore_cache is True
 
 
+@pytest.mark.parametrize(("network", "mode"), [("none", ops_pb2.NONE), ("host", ops_pb2.HOST), ("sandbox", ops_pb2.UNSET)])
+def test_exec_network_mode(tmp_path, network, mode):
+    write_config(tmp_path, BASE + f'app: $up: [op.Load & {{from: base}}, op.Exec & {{args: ["true"], network: "{network}"}}]\n')
+
+    plan = compile_folder(tmp_path)
+
+    assert exec_of(plan, "app").op.exec.network == mode
+    assert plan.entitlements == (("network.host",) if network == "host" else ())
+
+
+def test_exec_network_defaults_to_sandbox(tmp_path):
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: ["true"]}]\n')
+
+    plan = compile_folder(tmp_path)
+
+    assert exec_of(plan, "app").op.exec.network == ops_pb2.UNSET
+    assert plan.entitlements == ()
+
+
 def test_mount_kinds(tmp_path):
     write_config(
         tmp_path,

@@ -35,6 +35,16 @@ def test_unknown_op_suggests_a_name(tmp_path):
     assert position(diagnostic) == (FIRST_LINE + 1, 13)
 
 
+def test_unknown_exec_network_suggests_a_mode(tmp_path):
+    write_config(tmp_path, BASE + 'app: $up: [{do: "load", from: base}, {do: "exec", args: ["true"], network: "nnone"}]\n')
+
+    (diagnostic,) = errors(load_config(tmp_path), "invalid-value")
+
+    assert 'unknown exec network "nnone"' in diagnostic.message
+    assert diagnostic.hint == 'did you mean "none"?'
+    assert diagnostic.span.start.line == FIRST_LINE + 1
+
+
 def test_op_written_for_do(tmp_path):
     write_config(tmp_path, BASE + 'app: $up: [{op: "exec", args: ["true"]}]\n')
 
