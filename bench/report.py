@@ -201,7 +201,8 @@ def write(results, summary: dict, *, runs: list[RunInfo], sizes: list[int]) -> N
         "",
         "Workloads (bench/workloads.py): **chain** (component i loads i−1 and runs an exec), **fan** (one base, N−2",
         "parallel execs, one exec mounting all of them) and **hello** (examples/hello, 8 components, its library served by",
-        "`git daemon` on 127.0.0.1). Cache states: **cold** puts a new nonce in every exec, **warm** runs the same content",
+        f"`git daemon` on 127.0.0.1). The chain's and fan's execs run with `network: \"{results.exec_network}\"`; hello keeps",
+        "the example's execs. Cache states: **cold** puts a new nonce in every exec, **warm** runs the same content",
         "again, **leaf** changes one leaf exec (the chain's last component, or the fan's first worker, which also reruns the",
         "join). Cells give the median and, with several repetitions, the range. Times under 1 s are in ms. A dash marks a",
         "figure that was not recorded: a run read back from its printed lines has only its wall time, evaluation and RSS.",
@@ -515,8 +516,9 @@ def _findings(summary: dict, results) -> list[str]:
         if costs:
             lines.append(
                 f"- **The daemon's exec cost.** A cold exec of a raw chain costs {_seconds(costs['sandbox'])} on {backend} "
-                f"with the default sandbox network and {_seconds(costs['none'])} with no network. The exec and its network "
-                "set-up are the same in every mode and make most of a cold run. Archon's `exec` op has no network field."
+                f"with the default sandbox network and {_seconds(costs['none'])} with `network: \"none\"`. The exec and its "
+                "network set-up are the same in every mode and make most of a cold run, so a step that needs no network "
+                "should say so."
             )
 
     for backend in backends:

@@ -95,11 +95,14 @@ class Results:
     skipped: list[str] = field(default_factory=list)
     # Seconds per cold exec of a raw chain, per backend and exec network mode.
     exec_costs: dict = field(default_factory=dict)
+    # The exec network of the generated workloads; runs saved before the
+    # option existed used the default sandbox network.
+    exec_network: str = "sandbox"
 
     @classmethod
     def from_json(cls, document: dict) -> "Results":
         """Rebuild the results saved under .state/bench/ by an earlier run."""
-        results = cls(**{name: document[name] for name in ("allocations", "evaluation", "profiles", "startup", "daemons", "skipped", "exec_costs") if name in document})
+        results = cls(**{name: document[name] for name in ("allocations", "evaluation", "profiles", "startup", "daemons", "skipped", "exec_costs", "exec_network") if name in document})
         known = {field.name for field in dataclasses.fields(modes.Sample)}
         for item in document["records"]:
             # Figures that this version no longer reads (tree_rss) are left out.
@@ -179,8 +182,9 @@ class GitServer:
 class BackendRun:
     """The runners of one backend, sharing one connection."""
 
-    def __init__(self, name: str, address: str, registry: str, scratch: Path, results: Results, quick: bool, git_url: str):
+    def __init__(self, name: str, address: str, registry: str, scratch: Path, results: Results, quick: bool, git_url: str, network: str):
         self.name = name
+        self.network = network
         self.address = address
         self.scratch = scratch / name
         self.results = results
@@ -206,7 +210,7 @@ class BackendRun:
         folder = self.folder(mode, workload, size)
         if workload == "hello":
             return workloads.hello(folder, size, nonce, leaf_nonce, git_url=self.git_url)
-        return workloads.GENERATORS[workload](folder, size, nonce, leaf_nonce)
+        return workloads.GENERATORS[workload](folder, size, nonce, leaf_nonce, network=self.network)
 
     def run_once(self, mode: str, workload: workloads.Workload, nonce: str) -> modes.Sample:
         if mode == "cli":
@@ -380,6 +384,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated workloads: chain, fan, hello (default: all)")
     parser.add_argument("--states", default=",".join(STATES), help="comma-separated cache states: cold, warm, leaf (default: all)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes: cli, inprocess, raw, multipass (default: all)")
+    parser.add_argument(
+        "--exec-network",
+        choices=("none", "sandbox"),
+        default=workloads.DEFAULT_NETWORK,
+        help="network of the chain's and fan's execs (default: none, so the daemon's network set-up does not dominate a cold run)",
+    )
     parser.add_argument("--multipass-max", type=int, default=128, help="largest N the multi-pass baseline runs at (default: 128)")
     parser.add_argument("--write", dest="write", action="store_true", default=None, help="write docs/benchmarks.md and the plot (default unless --quick)")
     parser.add_argument("--no-write", dest="write", action="store_false", help="write only the raw samples under .state/bench/")
@@ -507,7 +517,7 @@ def main() -> int:
 
     command = "python bench/run_benchmark.py " + " ".join(sys.argv[1:])
     code = code_version()
-    results = Results()
+    results = Results(exec_network=options.exec_network)
     started = time.time()
     date = time.strftime("%Y-%m-%d")
     RAW_RESULTS.mkdir(parents=True, exist_ok=True)
@@ -524,7 +534,7 @@ def main() -> int:
         git = GitServer(scratch / "git") if "hello" in options.workloads else None
         with git or contextlib.nullcontext():
             for name in backends:
-                run = BackendRun(name, os.environ[BACKENDS[name]], registry, scratch, results, options.quick, git.url if git else "")
+                run = BackendRun(name, os.environ[BACKENDS[name]], registry, scratch, results, options.quick, git.url if git else "", options.exec_network)
                 run.on_record = save
                 runs.append(run)
                 results.daemons[name] = run.connection.describe()

@@ -11,6 +11,11 @@ a leaf change touches:
 - hello: a copy of examples/hello (7 components, a Debian toolchain, a git
   checkout, a C build and its tests), whatever N is.
 
+Every generated exec runs with the exec network given (`network`, default
+"none": the execs need no network, and the daemon's network set-up would
+otherwise dominate a cold run; "sandbox" measures with it). The hello
+workload keeps the example's own execs.
+
 Cache states come from the text of the execs, never from pruning the
 daemon's cache: every exec carries a `nonce`, and `leaf_nonce` changes only
 the exec of the leaf (the last component of the chain, or worker `w1` of
@@ -57,11 +62,15 @@ def write_module(folder: Path, package: str, text: str) -> None:
     (folder / "main.cue").write_text(text)
 
 
-def _exec(script: str) -> str:
-    return f'op.Exec & {{args: ["sh", "-c", {json.dumps(script)}]}}'
+# The exec network of generated workloads unless another one is requested.
+DEFAULT_NETWORK = "none"
 
 
-def chain(folder: Path, size: int, nonce: str, leaf_nonce: str = "") -> Workload:
+def _exec(script: str, network: str, extra: str = "") -> str:
+    return f'op.Exec & {{args: ["sh", "-c", {json.dumps(script)}], network: "{network}"{extra}}}'
+
+
+def chain(folder: Path, size: int, nonce: str, leaf_nonce: str = "", *, network: str = DEFAULT_NETWORK) -> Workload:
     """Write a chain of `size` components, each loading the one before and running an exec."""
     last = size - 1
     lines = ["package bench", "", 'import "archon.dev/op"', ""]
@@ -69,13 +78,13 @@ def chain(folder: Path, size: int, nonce: str, leaf_nonce: str = "") -> Workload
         token = f"{nonce}{leaf_nonce}" if index == last else nonce
         script = f"echo {index} {token} > /c{index}"
         start = f'op.FetchContainer & {{ref: "{BASE_IMAGE}"}}' if index == 0 else f"op.Load & {{from: c{index - 1}}}"
-        lines.append(f"c{index}: $up: [{start}, {_exec(script)}]")
+        lines.append(f"c{index}: $up: [{start}, {_exec(script, network)}]")
     write_module(folder, "bench", "\n".join(lines) + "\n")
 
     return Workload("chain", size, folder, f"c{last}", {})
 
 
-def fan(folder: Path, size: int, nonce: str, leaf_nonce: str = "") -> Workload:
+def fan(folder: Path, size: int, nonce: str, leaf_nonce: str = "", *, network: str = DEFAULT_NETWORK) -> Workload:
     """Write a fan-out/fan-in of `size` components: base, size-2 parallel workers, join.
 
     Sizes 1 and 2 have no workers: `base` alone, or `base` and `join`.
@@ -84,11 +93,11 @@ def fan(folder: Path, size: int, nonce: str, leaf_nonce: str = "") -> Workload:
     lines = ["package bench", "", 'import "archon.dev/op"', ""]
     # Without workers, the leaf change goes to base.
     base_token = nonce if workers else f"{nonce}{leaf_nonce}"
-    lines.append(f'base: $up: [op.FetchContainer & {{ref: "{BASE_IMAGE}"}}, {_exec(f"echo base {base_token} > /base")}]')
+    lines.append(f'base: $up: [op.FetchContainer & {{ref: "{BASE_IMAGE}"}}, {_exec(f"echo base {base_token} > /base", network)}]')
     for index, name in enumerate(workers, start=1):
         token = f"{nonce}{leaf_nonce}" if index == 1 else nonce
         script = f"mkdir -p /out && echo {name} {token} > /out/{name}"
-        lines.append(f"{name}: $up: [op.Load & {{from: base}}, {_exec(script)}]")
+        lines.append(f"{name}: $up: [op.Load & {{from: base}}, {_exec(script, network)}]")
 
     leaf = workers[0] if workers else "base"
     if size >= 2:
@@ -97,20 +106,21 @@ def fan(folder: Path, size: int, nonce: str, leaf_nonce: str = "") -> Workload:
         lines += [
             "join: $up: [",
             "\top.Load & {from: base},",
-            f'\top.Exec & {{args: ["sh", "-c", {json.dumps(script)}], mount: {{{mounts}}}}},',
+            f"\t{_exec(script, network, f', mount: {{{mounts}}}')},",
             "]",
         ]
     write_module(folder, "bench", "\n".join(lines) + "\n")
     return Workload("fan", size, folder, leaf, {})
 
 
-def hello(folder: Path, size: int, nonce: str, leaf_nonce: str = "", *, git_url: str) -> Workload:
+def hello(folder: Path, size: int, nonce: str, leaf_nonce: str = "", *, git_url: str, network: str = DEFAULT_NETWORK) -> Workload:
     """Copy examples/hello to `folder`, with the nonce in its source and the leaf nonce in its test.
 
     The nonce lands in `src/BENCH_NONCE`, which the `source` component sends
     to the daemon, so a new nonce rebuilds and retests the program. The leaf
-    nonce lands in the environment of the `test` exec only. `size` is
-    ignored because the pipeline always has HELLO_COMPONENTS components.
+    nonce lands in the environment of the `test` exec only. `size` and
+    `network` are ignored: the pipeline always has HELLO_COMPONENTS
+    components and keeps the example's execs as they are.
     """
     if folder.exists():
         shutil.rmtree(folder)
