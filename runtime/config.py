@@ -6,6 +6,12 @@ ranges), evaluates the package once with `cue`, then walks the evaluated
 value for components (structs with `$up`) and checks their ops against the
 op spec.
 
+An unchanged configuration is cheap to load again in the same process:
+parsed files come from a cache keyed by content (archon.runtime.cue.cache),
+what is read from each file's tree alone (spec references, the components'
+references, attributed fields, the index of fields by path) is kept with
+the cached tree, and the evaluation comes from the Evaluator's cache.
+
 Two modes:
 - `validate`: unset inputs and other incomplete values are allowed; they
   are reported as inputs, not errors. For editors and `dagger validate`.
@@ -26,6 +32,7 @@ from archon.runtime import projection
 from archon.runtime import source as src
 from archon.runtime.cue import ast as cue_ast
 from archon.runtime.cue import parse, walk
+from archon.runtime.cue.cache import derived, parse_cached
 from archon.runtime.diagnostics import Diagnostic, RelatedInfo, Severity, Span, has_errors
 from archon.runtime.evaluate import SPEC_FOLDER, SPEC_IMPORT_PATH, Evaluation, Evaluator
 from archon.runtime.validate import PendingValue, suggest, validate_op
@@ -87,6 +94,8 @@ class Configuration:
     outputs: dict[str, OutputDecl] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     evaluation: Evaluation | None = None
+    # The fields of `files` by path, built on first use (see `_field_node`).
+    _field_index: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -127,10 +136,11 @@ def load(
     configuration = Configuration(str(package), mode)
 
     for path, text in _package_texts(package, overlays).items():
-        parsed = parse(text, path)
+        # Trees are shared with earlier loads of the same text: read them only.
+        parsed = parse_cached(text, path)
         configuration.files[path] = parsed
         configuration.diagnostics.extend(parsed.errors)
-        configuration.diagnostics.extend(_check_spec_references(parsed))
+        configuration.diagnostics.extend(derived(parsed, "config.spec_references", _check_spec_references))
 
     evaluator = evaluator or default_evaluator(cue_path)
     evaluation, value = _evaluate(configuration, evaluator, package, overlays, extra_files, packages)
@@ -167,7 +177,7 @@ def _evaluate(configuration: Configuration, evaluator: Evaluator, package: Path,
     """
     files = list(configuration.files.values())
     package_name = next((parsed.package.name for parsed in files if parsed.package is not None), "main")
-    input_paths = [path for parsed in files for path, node in src.iter_fields(parsed) if node.attribute("input") is not None]
+    input_paths = [path for parsed in files for path, _ in _attributed_fields(parsed, "input")]
     compact = projection.build(files, package_name, input_paths)
 
     evaluation = evaluator.evaluate(
@@ -217,7 +227,7 @@ def render_inputs(values: Mapping[str, Any], package_dir: Path) -> dict[str, str
 
 def _package_name(package_dir: Path) -> str:
     for path in sorted(package_dir.glob("*.cue")):
-        parsed = parse(path.read_text(encoding="utf-8", errors="replace"), str(path))
+        parsed = parse_cached(path.read_text(encoding="utf-8", errors="replace"), str(path))
         if parsed.package is not None:
             return parsed.package.name
     return "main"
@@ -226,8 +236,8 @@ def _package_name(package_dir: Path) -> str:
 def _names_in_extra_files(extra_files: Mapping[str, str] | None) -> set[str]:
     names: set[str] = set()
     for name, text in (extra_files or {}).items():
-        parsed = parse(text, name)
-        names.update(path[0] for path, _ in src.iter_fields(parsed) if len(path) == 1)
+        parsed = parse_cached(text, name)
+        names.update(field.label for field in src.top_fields(parsed))
     return names
 
 
@@ -262,7 +272,7 @@ def _spec_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _check_spec_references(parsed) -> list[Diagnostic]:
+def _check_spec_references(parsed) -> tuple[Diagnostic, ...]:
     """Report `op.Name` selectors that name nothing in the op spec, with the closest name.
 
     cue leaves such a reference incomplete rather than failing, so without
@@ -270,7 +280,7 @@ def _check_spec_references(parsed) -> list[Diagnostic]:
     """
     aliases = {item.package_name for item in parsed.imports if item.path.split(":")[0] == SPEC_IMPORT_PATH}
     if not aliases:
-        return []
+        return ()
     names = _spec_names()
     found = []
     for node in walk(parsed):
@@ -287,7 +297,21 @@ def _check_spec_references(parsed) -> list[Diagnostic]:
                 hint=f"did you mean {node.operand.name}.{close}?" if close else "see docs/language.md for the ops",
             )
         )
-    return found
+    return tuple(found)
+
+
+def _attributed_fields(parsed, name: str) -> tuple[tuple[tuple[str, ...], cue_ast.Field], ...]:
+    """Return the fields of a file with an attribute `@name(...)` (input or output), with their paths, depth first."""
+    return derived(parsed, f"config.attributed.{name}", lambda file: tuple((path, node) for path, node in src.fields(file) if node.attribute(name) is not None))
+
+
+def _component_references(parsed) -> tuple[tuple[str, Span, dict[str, Span]], ...]:
+    """For each top-level field of a file written with `$up`: its name, label span and the names its value refers to."""
+    return tuple(
+        (node.label, node.label_span, src.references_with_spans(node.value))
+        for node in src.top_fields(parsed)
+        if any(child.label in UP_LABELS for child in src.fields_of(node.value))
+    )
 
 
 def _report_cycles(configuration: Configuration) -> None:
@@ -300,13 +324,11 @@ def _report_cycles(configuration: Configuration) -> None:
     references: dict[str, dict[str, Span]] = {}
     spans: dict[str, Span] = {}
     for parsed in configuration.files.values():
-        for field_path, node in src.iter_fields(parsed):
-            if len(field_path) != 1 or not any(child.label in UP_LABELS for child in src.fields_of(node.value)):
-                continue
-            spans[field_path[0]] = node.label_span
-            references.setdefault(field_path[0], {})
-            for target, span in src.references_with_spans(node.value).items():
-                references[field_path[0]].setdefault(target, span)
+        for name, label_span, targets in derived(parsed, "config.component_references", _component_references):
+            spans[name] = label_span
+            written = references.setdefault(name, {})
+            for target, span in targets.items():
+                written.setdefault(target, span)
 
     cycles = _cycles({name: {target: span for target, span in targets.items() if target in spans} for name, targets in references.items()})
     if not cycles:
@@ -358,10 +380,7 @@ def _cycles(graph: dict[str, dict[str, Span]]) -> list[list[str]]:
 
 def _collect_inputs(configuration: Configuration, injected: set[str]) -> None:
     for path, parsed in configuration.files.items():
-        for field_path, node in src.iter_fields(parsed):
-            attribute = src.attribute(node, "input")
-            if attribute is None:
-                continue
+        for field_path, node in _attributed_fields(parsed, "input"):
             dotted = ".".join(field_path)
             value = _value_at(configuration.value, field_path)
             type_text = src.value_text(node)
@@ -389,10 +408,8 @@ def _input_kind(type_text: str) -> str:
 
 def _collect_outputs(configuration: Configuration) -> None:
     for parsed in configuration.files.values():
-        for field_path, node in src.iter_fields(parsed):
+        for field_path, node in _attributed_fields(parsed, "output"):
             attribute = src.attribute(node, "output")
-            if attribute is None:
-                continue
             dotted = ".".join(field_path)
             arguments = src.attribute_args(attribute)
             directory = arguments.get("dir")
@@ -424,11 +441,12 @@ def _collect_components(configuration: Configuration, value: Any, path: tuple[st
 
 
 def _field_node(configuration: Configuration, path: tuple[str, ...]):
-    for parsed in configuration.files.values():
-        node = src.find(parsed, path)
-        if node is not None:
-            return node
-    return None
+    """The first file's field at path, as `src.find` on each file in turn finds it."""
+    files = tuple(configuration.files.values())
+    cached = configuration._field_index
+    if cached is None or len(cached[0]) != len(files) or any(a is not b for a, b in zip(cached[0], files)):
+        cached = configuration._field_index = (files, src.FieldIndex(files))
+    return cached[1].find(path)
 
 
 def _up_node(configuration: Configuration, path: tuple[str, ...]):

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 from archon.runtime import source as src
 from archon.runtime.cue import ast
+from archon.runtime.cue.cache import derived
 from archon.runtime.values import UP, UP_LABELS
 
 FILE_NAME = "zz_archon_projection.cue"
@@ -73,7 +74,7 @@ def _is_candidate(value, names: set[str]) -> bool:
 def candidate_paths(files: Iterable[ast.File]) -> list[tuple[str, ...]]:
     fields: list[tuple[tuple[str, ...], ast.Field]] = []
     for parsed in files:
-        fields.extend(src.iter_fields(parsed))
+        fields.extend(src.fields(parsed))
 
     top_level = {path[0] for path, _ in fields if len(path) == 1}
     found: dict[tuple[str, ...], None] = {}
@@ -133,12 +134,14 @@ def build(files: Iterable[ast.File], package: str, inputs: Iterable[tuple[str, .
 
 def _written_components(files: list[ast.File]) -> set[tuple[str, ...]]:
     """Paths whose written value is a struct literal with a $up (or #up) field."""
-    found = set()
+    found: set[tuple[str, ...]] = set()
     for parsed in files:
-        for path, node in src.iter_fields(parsed):
-            if any(child.label in UP_LABELS for child in src.fields_of(node.value)):
-                found.add(path)
+        found.update(derived(parsed, "projection.written_components", _written_in_file))
     return found
+
+
+def _written_in_file(parsed: ast.File) -> frozenset[tuple[str, ...]]:
+    return frozenset(path for path, node in src.fields(parsed) if any(child.label in UP_LABELS for child in src.fields_of(node.value)))
 
 
 def _component(selector: str, label: str = UP) -> str:

@@ -6,9 +6,12 @@ comment and attributes, and the place of each op of a literal `$up` list.
 
 from __future__ import annotations
 
-from typing import Iterator
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Iterable, Iterator, Mapping
 
 from archon.runtime.cue import ast
+from archon.runtime.cue.cache import derived
 from archon.runtime.diagnostics import Span
 
 # Label kinds that name a field a path can reach.
@@ -35,7 +38,8 @@ def fields_of(expr) -> Iterator[ast.Field]:
                 yield from fields_of(decl.expr)
 
 
-def _top_fields(file: ast.File) -> Iterator[ast.Field]:
+def top_fields(file: ast.File) -> Iterator[ast.Field]:
+    """Yield the fields of a file's top level (a path of one label reaches them), in order."""
     for decl in file.decls:
         if isinstance(decl, ast.Field) and decl.label_kind in _PATH_LABELS:
             yield decl
@@ -52,13 +56,18 @@ def iter_fields(file: ast.File) -> Iterator[tuple[tuple[str, ...], ast.Field]]:
         for child in fields_of(field.value):
             yield from visit(child, path)
 
-    for field in _top_fields(file):
+    for field in top_fields(file):
         yield from visit(field, ())
+
+
+def fields(file: ast.File) -> tuple[tuple[tuple[str, ...], ast.Field], ...]:
+    """`tuple(iter_fields(file))`, computed once per tree of the parse cache; do not change it."""
+    return derived(file, "source.fields", lambda parsed: tuple(iter_fields(parsed)))
 
 
 def find(file: ast.File, path: tuple[str, ...]) -> ast.Field | None:
     """Return the first field at path, following nested and chained fields."""
-    candidates = list(_top_fields(file))
+    candidates = list(top_fields(file))
     found = None
     for label in path:
         found = next((field for field in candidates if field.label == label), None)
@@ -66,6 +75,46 @@ def find(file: ast.File, path: tuple[str, ...]) -> ast.Field | None:
             return None
         candidates = list(fields_of(found.value))
     return found
+
+
+def index(file: ast.File) -> Mapping[tuple[str, ...], ast.Field]:
+    """Map every path `find` reaches in file onto the field `find(file, path)` returns.
+
+    Built in one walk of the fields; a tree of the parse cache keeps its
+    index (see archon.runtime.cue.cache.derived). The mapping is read-only.
+    """
+    return derived(file, "source.index", _build_index)
+
+
+def _build_index(file: ast.File) -> Mapping[tuple[str, ...], ast.Field]:
+    # As `find` does, each level follows only the first field of a label.
+    table: dict[tuple[str, ...], ast.Field] = {}
+    pending: list[tuple[tuple[str, ...], Iterable[ast.Field]]] = [((), top_fields(file))]
+    while pending:
+        prefix, candidates = pending.pop()
+        first: dict[str, ast.Field] = {}
+        for field in candidates:
+            first.setdefault(field.label, field)
+        for label, field in first.items():
+            path = prefix + (label,)
+            table[path] = field
+            pending.append((path, fields_of(field.value)))
+    return MappingProxyType(table)
+
+
+class FieldIndex:
+    """The fields of several files by path, as `find` on each file in turn would return them."""
+
+    def __init__(self, files: Iterable[ast.File]):
+        self._tables = [index(file) for file in files]
+
+    def find(self, path: tuple[str, ...]) -> ast.Field | None:
+        """Return the field at path in the first file that has one, or None."""
+        for table in self._tables:
+            found = table.get(path)
+            if found is not None:
+                return found
+        return None
 
 
 def attribute(field: ast.Field, name: str) -> ast.Attribute | None:
@@ -144,6 +193,13 @@ def identifiers(node) -> set[str]:
     return set(references_with_spans(node))
 
 
+@lru_cache(maxsize=None)
+def _reference_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold references: all but spans, a field's label and its alias."""
+    names = getattr(cls, "__dataclass_fields__", {})
+    return tuple(name for name in names if name not in ("span", "label_span", "label_node", "alias"))
+
+
 def references_with_spans(node) -> dict[str, Span]:
     """Map each identifier an expression refers to onto the span of its first use."""
     names: dict[str, Span] = {}
@@ -155,10 +211,8 @@ def references_with_spans(node) -> dict[str, Span]:
         if isinstance(item, ast.SelectorExpr):
             visit(item.operand)
             return
-        if isinstance(item, ast.Node) and hasattr(item, "__dataclass_fields__"):
-            for name in item.__dataclass_fields__:
-                if name in ("span", "label_span", "label_node", "alias"):
-                    continue
+        if isinstance(item, ast.Node):
+            for name in _reference_fields(type(item)):
                 visit(getattr(item, name))
         elif isinstance(item, list):
             for element in item:

@@ -3,6 +3,8 @@
 - `parse(text, filename)` returns a `File` and never raises (checked by
   tests/runtime/test_cue_fuzz.py); syntax errors are `Diagnostic`s (code
   `syntax`) in `File.errors`.
+- `parse_cached(text, filename)` returns the same, shared with every
+  earlier parse of the same content (archon.runtime.cue.cache): read-only.
 - `find_field`, `find_fields`, `field_span`, `field_at`, `node_at`, `walk`
   and `Visitor` navigate the tree for editor features.
 - `format_node(node)` prints a tree back as CUE text.
@@ -55,6 +57,7 @@ from archon.runtime.cue.decode import (
     references,
 )
 from archon.runtime.cue.parser import parse, parse_expr
+from archon.runtime.cue.cache import parse_cached
 from archon.runtime.cue.printer import format_node
 from archon.runtime.cue.query import (
     Visitor,
@@ -77,5 +80,5 @@ __all__ = [
     "ParenExpr", "SelectorExpr", "SliceExpr", "StringLit", "Struct", "StructLit", "UnaryExpr",
     "Visitor", "attributes_of", "children", "decode_value", "dump", "field_at", "field_info",
     "field_span", "find_field", "find_fields", "format_node", "node_at", "nodes_at", "parse",
-    "parse_expr", "references", "scan", "walk",
+    "parse_cached", "parse_expr", "references", "scan", "walk",
 ]
