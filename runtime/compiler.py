@@ -101,7 +101,10 @@ class Compiler:
         bundle, exports, directories = self._bundle(components)
         images = self._images(components)
         try:
-            definition = llb.marshal(bundle, *[item.state for item in components.values()], source_data=self._source_data())
+            # Source locations name files and ranges without the files' text:
+            # Archon maps the daemon's errors back to positions itself, and the
+            # text would make every solve request carry the whole configuration.
+            definition = llb.marshal(bundle, *[item.state for item in components.values()])
         except llb.LLBError as problem:
             raise ConfigError([self._diagnostic_from_problem(item) for item in problem.problems]) from problem
 
@@ -451,9 +454,6 @@ class Compiler:
         value = f" (value: {problem.value!r})" if problem.value not in (None, "") else ""
         return Diagnostic(f"{prefix}{problem.message}{value}", problem.span, code="invalid-llb", hint=problem.hint)
 
-    def _source_data(self) -> dict[str, bytes]:
-        return {path: _file_text(parsed).encode() for path, parsed in self.configuration.files.items() if _file_text(parsed)}
-
 
 def copy_action(source: llb.State, src: str, dest: str):
     """Build the copy action for the copy rule of docs/language.md.
@@ -476,10 +476,6 @@ def copy_action(source: llb.State, src: str, dest: str):
         allow_wildcard=wildcard,
         allow_empty_wildcard=False,
     )
-
-
-def _file_text(parsed: Any) -> str:
-    return getattr(parsed, "text", "") or ""
 
 
 def compile_configuration(configuration: Configuration, resolver: ImageResolver | None = None) -> Plan:
