@@ -90,9 +90,10 @@ def bundled_packages() -> dict[str, str]:
 def fast_check(path: str, text: str) -> tuple[Any, list[Diagnostic]]:
     """Parse one buffer and check its op structs; return the AST and the diagnostics."""
     from archon.lsp import speccheck
-    from archon.runtime.cue import parse
+    from archon.runtime.cue import parse_cached
 
-    parsed = parse(text, path)
+    # Shared with the full pass's load of the same text, which then parses nothing.
+    parsed = parse_cached(text, path)
     diagnostics = list(parsed.errors)
     try:
         diagnostics.extend(speccheck.check_file(parsed))

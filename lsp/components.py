@@ -51,12 +51,12 @@ def package_files(folder: str) -> list[str]:
 
 def package_asts(server: "ArchonLanguageServer", folder: str) -> dict[str, Any]:
     """Return the syntax tree of every file of the package: open buffers as they are, other files from disk."""
-    from archon.runtime.cue import parse
+    from archon.runtime.cue import parse_cached
 
     trees: dict[str, Any] = {}
     for path in package_files(folder):
         if server.documents.is_open(path):
-            trees[path] = server.analyzer.parsed(path) or parse(server.documents.text_of(_uri(path)) or "", path)
+            trees[path] = server.analyzer.parsed(path) or parse_cached(server.documents.text_of(_uri(path)) or "", path)
         else:
             tree = parsed_file(path)
             if tree is not None:
