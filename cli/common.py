@@ -7,14 +7,16 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from archon.cli.errors import UserError
 from archon.engine.history import SQLiteHistory, open_history
 from archon.engine.workspace import Environment, StateError, Workspace, find_workspace
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ENVIRONMENT_VARIABLE = "ARCHON_ENVIRONMENT"
 
@@ -97,7 +99,10 @@ PIPE_WIDTH = 200
 
 def console() -> Console:
     # Created per call so that it writes to the current sys.stdout, which
-    # click's test runner replaces.
+    # click's test runner replaces. rich is imported here, by the commands
+    # that print tables, so that `dagger up` does not load it.
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else PIPE_WIDTH
     return Console(highlight=False, width=width)
 

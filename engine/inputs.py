@@ -29,8 +29,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archon.engine.secrets import AgeKeyring, SealedSecret, SecretStore
 from archon.engine.workspace import Environment, StateError, StoredInput
 
@@ -284,6 +282,9 @@ def _parse_json(text: str, name: str) -> Any:
 
 
 def _parse_yaml(text: str, name: str) -> Any:
+    # Imported here: only YAML inputs need it, and it is slow to import.
+    import yaml
+
     try:
         value = yaml.safe_load(text)
     except yaml.MarkedYAMLError as problem:
