@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from archon.cli.errors import run_with_error_boundary
+from archon.cli.errors import end_process, run_with_error_boundary
 
 log = logging.getLogger("archon")
 
@@ -77,10 +77,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code.
+
+    Without argv, main is the `dagger` program itself (the console script,
+    `python -m archon.cli.main`): it reads sys.argv and ends the process
+    with the exit code, without the interpreter's tear-down (see
+    `end_process`). With argv, as a caller running it in its own process
+    passes, it returns.
+    """
     # Output piped into `head` ends the command quietly, as for other
     # command-line tools, instead of failing in every later write.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    return run_with_error_boundary(cli, argv)
+    code = run_with_error_boundary(cli, argv)
+    if argv is None:
+        end_process(code)
+    return code
 
 
 if __name__ == "__main__":
