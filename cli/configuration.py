@@ -7,11 +7,14 @@ import json
 import click
 
 from archon.cli.errors import EXIT_ENVIRONMENT, UserError
+from archon.engine.evaluation_cache import EvaluationCache
+from archon.engine.settings import Settings
 from archon.engine.targets import Target, load_target, resolve_target
-from archon.engine.workspace import StateError
+from archon.engine.workspace import StateError, Workspace
 from archon.runtime.config import Configuration
 from archon.runtime.cuecmd import CueNotFoundError
 from archon.runtime.diagnostics import Diagnostic, has_errors
+from archon.runtime.evaluate import Evaluator
 
 input_options = click.option(
     "--input",
@@ -46,6 +49,16 @@ def target_for(path: str | None, environment_name: str | None, flag_inputs: dict
         raise UserError(problem.message, hint=problem.hint) from problem
 
 
+def evaluator_for(settings: Settings) -> Evaluator:
+    """The evaluator of a command: the cue of setting cue.path, evaluations kept on disk unless cue.cache is off.
+
+    With the evaluations on disk, a command on an unchanged configuration
+    does not run cue again (see archon.engine.evaluation_cache).
+    """
+    store = EvaluationCache() if settings.get("cue.cache") != "off" else None
+    return Evaluator(settings.get("cue.path"), store=store)
+
+
 def load_configuration(
     path: str | None,
     inputs: tuple[str, ...] = (),
@@ -53,12 +66,12 @@ def load_configuration(
     mode: str,
     environment_name: str | None = None,
     compile_plan: bool = False,
-    cue_path: str | None = None,
 ) -> tuple[Configuration, list[Diagnostic]]:
     """Load the configuration of a command; with compile_plan, also compile it and return the compile diagnostics."""
     target = target_for(path, environment_name, parse_input_flags(inputs))
     try:
-        configuration = load_target(target, mode, cue_path=cue_path)
+        evaluator = evaluator_for(Settings(workspace=target.workspace))
+        configuration = load_target(target, mode, evaluator=evaluator)
     except CueNotFoundError as problem:
         raise UserError(str(problem), hint=problem.hint, exit_code=EXIT_ENVIRONMENT) from problem
     except StateError as problem:
@@ -80,9 +93,10 @@ def declared_inputs_for(environment) -> list:
     """The inputs an environment's plan declares, for `dagger input list`."""
     from archon.engine.targets import Target, declared_inputs
 
-    target = Target(environment.plan_path, None, environment)
+    workspace = Workspace(environment.root)
+    target = Target(environment.plan_path, workspace, environment)
     try:
-        configuration = load_target(target, "validate")
+        configuration = load_target(target, "validate", evaluator=evaluator_for(Settings(workspace=workspace)))
     except (CueNotFoundError, StateError) as problem:
         raise UserError(str(problem), hint=getattr(problem, "hint", None)) from problem
     return declared_inputs(configuration)

@@ -54,6 +54,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("cache.export", "cache to export, as BuildKit --export-cache attributes (type=registry,ref=...)"),
         Setting("cue.path", "path of the cue binary; unset means the runtime searches .tools/bin and PATH",
                 env="ARCHON_CUE", is_path=True),
+        Setting("cue.cache", "keep cue's evaluations in the user's cache folder, so that an unchanged configuration skips cue",
+                default="on", choices=("on", "off")),
         Setting("progress", "progress display", default="auto", choices=PROGRESS_MODES),
         Setting("log.level", "log level of Archon's own messages", default="warning", choices=LOG_LEVELS),
     )

@@ -23,7 +23,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from cachetools import LRUCache
 
@@ -74,18 +74,36 @@ def find_module_root(package_dir: Path) -> Path | None:
     return None
 
 
+class EvaluationStore(Protocol):
+    """A second-level cache of evaluations, kept by the caller (the CLI keeps one on disk).
+
+    Keys are the Evaluator's content digests. `put` receives each new
+    evaluation worth keeping; `get` returns the one put under the key, or
+    None. A store need keep only `text` and `diagnostics`: the Evaluator
+    rebuilds the decoded value, the files and the cue command itself.
+    Neither method should raise; a store that cannot be read misses.
+    """
+
+    def get(self, key: str) -> Evaluation | None: ...
+
+    def put(self, key: str, evaluation: Evaluation) -> None: ...
+
+
 class Evaluator:
     """Runs `cue eval` on mirrors and caches results keyed by content.
 
     The cache key is a digest of every mirrored file's content, the extra
     files, the bundled packages and the cue binary, so an unchanged
-    configuration is never evaluated twice.
+    configuration is never evaluated twice. `store`, when given, is asked
+    before cue runs and given what cue returned, so that evaluations
+    outlive the Evaluator.
     """
 
-    def __init__(self, cue_path: str | None = None, cache_size: int = 64):
+    def __init__(self, cue_path: str | None = None, cache_size: int = 64, store: EvaluationStore | None = None):
         self._cue_setting = cue_path
         self._cache: LRUCache[str, Evaluation] = LRUCache(maxsize=cache_size)
         self._lock = threading.Lock()
+        self._store = store
 
     def evaluate(
         self,
@@ -121,10 +139,29 @@ class Evaluator:
         if cached is not None:
             return cached
 
-        evaluation = _run_on_mirror(cue, module_root, package, sources, bundled, expression)
+        evaluation = self._stored(key, package, sources, cue)
+        if evaluation is None:
+            evaluation = _run_on_mirror(cue, module_root, package, sources, bundled, expression)
+            if self._store is not None and _worth_storing(evaluation):
+                self._store.put(key, evaluation)
         with self._lock:
             self._cache[key] = evaluation
         return evaluation
+
+    def _stored(self, key: str, package: Path, sources: Mapping[str, str], cue: CueCommand) -> Evaluation | None:
+        stored = self._store.get(key) if self._store is not None else None
+        if stored is None:
+            return None
+        return _evaluation(package, stored.text, list(stored.diagnostics), sources, cue)
+
+
+def _worth_storing(evaluation: Evaluation) -> bool:
+    """Keep what cue decided about the configuration: a value, or errors at positions in it.
+
+    A timeout or a failure without positions (cue killed, say) may not
+    happen again, so it is not kept beyond this Evaluator.
+    """
+    return not evaluation.diagnostics or any(diagnostic.span is not None for diagnostic in evaluation.diagnostics)
 
 
 def _module_sources(module_root: Path, overlays: Mapping[str, str]) -> dict[str, str]:
@@ -200,18 +237,23 @@ def _run_on_mirror(
         if completed.returncode != 0 and not diagnostics:
             diagnostics = [Diagnostic(f"cue eval failed: {completed.stderr.strip() or 'no output'}", code="cue")]
 
+    return _evaluation(package, completed.stdout, diagnostics, sources, cue)
+
+
+def _evaluation(package: Path, text: str, diagnostics: list[Diagnostic], sources: Mapping[str, str], cue: CueCommand) -> Evaluation:
+    """Build the Evaluation of what cue printed; there is a value only when cue reported no error."""
     value = None
-    if completed.returncode == 0:
+    if not diagnostics:
         # Imported late: the parser package imports nothing from here, but
         # keeping the evaluator importable without it eases testing.
         from archon.runtime.cue import decode_value
 
-        value, decode_errors = decode_value(completed.stdout, filename="<cue eval>")
+        value, decode_errors = decode_value(text, filename="<cue eval>")
         for problem in decode_errors:
             # An op whose value cue left as an expression (such as an
             # undefined op.X) is reported by the op checks; this is detail.
             log.debug("could not decode part of cue's output: %s", problem.message)
-    return Evaluation(str(package), completed.stdout, value, diagnostics, dict(sources), cue)
+    return Evaluation(str(package), text, value, diagnostics, dict(sources), cue)
 
 
 def _build_mirror(mirror: Path, module_root: Path, sources: Mapping[str, str], bundled: Mapping[str, str]) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import click
 
 from archon.cli.common import environment_option
-from archon.cli.configuration import input_options, parse_input_flags, target_for
+from archon.cli.configuration import evaluator_for, input_options, parse_input_flags, target_for
 from archon.cli.errors import EXIT_CANCELLED, EXIT_ENVIRONMENT, EXIT_FAILED, UserError
-from archon.engine.buildkit.connect import AddressError, DaemonUnavailableError, connect_any
+from archon.engine.buildkit.connect import AddressError, Connection, DaemonUnavailableError, connect_any
 from archon.engine.history import open_history
 from archon.engine.images import resolver_for
 from archon.engine.inputs import inputs_digest
@@ -43,21 +44,26 @@ def command(path: str | None, environment_name: str | None, inputs: tuple[str, .
     target = target_for(path, environment_name, parse_input_flags(inputs))
     settings = Settings(flags={"buildkit.address": address, "progress": progress}, workspace=target.workspace)
 
-    configuration = load_target(target, "compute", cue_path=settings.get("cue.path"))
-    missing = configuration.missing_inputs()
-    if missing:
-        environment = f", adding -e {target.environment_name}" if target.environment else ""
-        lines = [f"  {decl.path} ({decl.type_text}): {set_input_hint(decl)}{environment}" for decl in missing]
-        raise UserError(
-            f"{len(missing)} input(s) not set, nothing was run:\n" + "\n".join(lines),
-            hint="set every input listed above" + (f" for environment {target.environment_name}" if target.environment else ""),
-        )
-    if has_errors(configuration.diagnostics):
-        raise ConfigError(configuration.diagnostics)
-
-    secrets = secrets_for(target)
+    connecting = _Connecting(settings.get("buildkit.address"))
     try:
-        connection = connect_any(settings.get("buildkit.address"))
+        configuration = load_target(target, "compute", evaluator=evaluator_for(settings))
+        missing = configuration.missing_inputs()
+        if missing:
+            environment = f", adding -e {target.environment_name}" if target.environment else ""
+            lines = [f"  {decl.path} ({decl.type_text}): {set_input_hint(decl)}{environment}" for decl in missing]
+            raise UserError(
+                f"{len(missing)} input(s) not set, nothing was run:\n" + "\n".join(lines),
+                hint="set every input listed above" + (f" for environment {target.environment_name}" if target.environment else ""),
+            )
+        if has_errors(configuration.diagnostics):
+            raise ConfigError(configuration.diagnostics)
+        secrets = secrets_for(target)
+    except BaseException:
+        connecting.close()
+        raise
+
+    try:
+        connection = connecting.result()
     except (DaemonUnavailableError, AddressError) as problem:
         raise UserError(str(problem), hint="start a daemon with `scripts/daemons start`, or pass --addr", exit_code=EXIT_ENVIRONMENT) from problem
 
@@ -87,6 +93,49 @@ def command(path: str | None, environment_name: str | None, inputs: tuple[str, .
             click.echo(f"{record.kind} {record.name}: {record.location}")
     for name, value in sorted(result.exports.items()):
         click.echo(f"{name}: {json.dumps(value)}")
+
+
+# How long a failed command waits for the daemon's probe to end before it exits.
+CLOSE_WAIT_SECONDS = 1.0
+
+
+class _Connecting:
+    """Connects to the daemon on a thread, so that probing it overlaps loading the configuration.
+
+    Errors wait for `result()`, so that a configuration's errors are still
+    reported before an unreachable daemon.
+    """
+
+    def __init__(self, address: str | None):
+        self._connection: Connection | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._connect, args=(address,), name="archon-connect", daemon=True)
+        self._thread.start()
+
+    def _connect(self, address: str | None) -> None:
+        try:
+            self._connection = connect_any(address)
+        except Exception as error:  # noqa: BLE001 - raised again by result()
+            self._error = error
+
+    def result(self) -> Connection:
+        """Wait for the connection; raise what connecting raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._connection is not None
+        return self._connection
+
+    def close(self) -> None:
+        """Close the connection, which nothing will use.
+
+        An attempt still waiting for a daemon that does not answer is left
+        to end with the process, so that a configuration's errors are not
+        held back for the connect timeout.
+        """
+        self._thread.join(CLOSE_WAIT_SECONDS)
+        if self._connection is not None:
+            self._connection.close()
 
 
 def _record(history, run_id: int, result) -> None:
