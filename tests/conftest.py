@@ -8,8 +8,27 @@ a daemon whose variable is unset is skipped.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
+
+_TEST_CACHE_KEY = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Commands keep cue's evaluations under $XDG_CACHE_HOME. The tests, and
+    # the dagger and dagger-lsp processes they start, get a cache of their
+    # own, so that a run neither reads nor fills the user's.
+    folder = tempfile.mkdtemp(prefix="archon-test-cache-")
+    config.stash[_TEST_CACHE_KEY] = folder
+    os.environ["XDG_CACHE_HOME"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_TEST_CACHE_KEY, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def address_from_environment(variable: str, daemon: str) -> str:
