@@ -53,6 +53,7 @@ DAGGER = ROOT / ".venv" / "bin" / "dagger"
 # bytecode caches, so the benchmark does too, even where the environment
 # sets PYTHONDONTWRITEBYTECODE; the folder keeps them out of the source tree.
 PYCACHE = ROOT / ".state" / "bench" / "pycache"
+CLI_CACHE = ROOT / ".state" / "bench" / "cache"
 
 # How often the peak RSS of a running CLI process is read, in seconds.
 RSS_POLL_SECONDS = 0.005
@@ -91,6 +92,9 @@ def cli_environment() -> dict[str, str]:
     environment = dict(os.environ)
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     environment["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    # The CLI keeps cue's evaluations under $XDG_CACHE_HOME: the benchmark's
+    # own folder, so that its runs neither read nor fill the user's cache.
+    environment["XDG_CACHE_HOME"] = str(CLI_CACHE)
     return environment
 
 

@@ -31,6 +31,7 @@ PHASES = (
     ("load: parse the files", "runtime/cue/parser.py", "parse"),
     ("load: read the module's files", "runtime/evaluate.py", "_module_sources"),
     ("load: digest the evaluation cache key", "runtime/evaluate.py", "_cache_key"),
+    ("load: read the evaluation from disk", "engine/evaluation_cache.py", "get"),
     ("load: write the projection", "runtime/projection.py", "build"),
     ("load: rebuild components from the projection", "runtime/projection.py", "rebuild"),
     ("load: report cycles", "runtime/config.py", "_report_cycles"),
@@ -84,21 +85,21 @@ def profile_cli(address: str, folder: Path, inputs: Mapping[str, str]) -> dict:
         return summarize(pstats.Stats(str(output)))
 
 
-# Runs the CLI's main in a new interpreter and prints, as JSON on stderr,
-# the wall-clock times (time.time) at which the imports started, the
-# imports ended and main returned. The `up` command's module is imported
-# with the CLI, so that the imports phase contains what `dagger up` imports.
+# Runs the CLI's main in a new interpreter, as the dagger program does,
+# and prints, as JSON on stderr, the wall-clock times (time.time) at which
+# the imports started, the imports ended and the command ended. The `up`
+# command's module is imported with the CLI, so that the imports phase
+# contains what `dagger up` imports. main() ends the process itself, after
+# the exit callbacks, so the last mark is printed by one of them.
 _PHASE_WRAPPER = """
-import json, sys, time
+import atexit, json, sys, time
 started = time.time()
 from archon.cli.main import main
 import archon.cli.commands.up
 imported = time.time()
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print(json.dumps({"started": started, "imported": imported, "finished": time.time()}), file=sys.stderr)
+atexit.register(lambda: print(json.dumps({"started": started, "imported": imported, "finished": time.time()}), file=sys.stderr, flush=True))
+sys.argv = ["dagger", *sys.argv[1:]]
+main()
 """
 
 
@@ -135,10 +136,10 @@ CLI_IMPORTS = "import archon.cli.main, archon.cli.commands.up"
 
 def startup_seconds(repeat: int = 5) -> dict[str, float]:
     """Time a new interpreter that imports the CLI and its `up` command, with and without bytecode caches, and one that imports nothing (medians, seconds)."""
-    # Without: Archon's own modules compile from source on every start, as
-    # under PYTHONDONTWRITEBYTECODE=1 with no cache written before.
-    without = {key: value for key, value in cli_environment().items() if key != "PYTHONPYCACHEPREFIX"}
-    without["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Without: every module compiles from source on every start, as none
+    # has bytecode in an empty cache folder that nothing writes to.
+    empty = tempfile.mkdtemp(prefix="archon-no-bytecode-")
+    without = {**cli_environment(), "PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"}
     results = {}
     for label, environment in (("with bytecode cache", cli_environment()), ("without bytecode cache", without)):
         times = []
@@ -149,6 +150,7 @@ def startup_seconds(repeat: int = 5) -> dict[str, float]:
             if attempt:
                 times.append(time.perf_counter() - started)
         results[label] = statistics.median(times)
+    Path(empty).rmdir()
     interpreter = []
     for _ in range(repeat):
         started = time.perf_counter()

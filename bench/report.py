@@ -465,24 +465,21 @@ def _profile_section(results) -> list[str]:
 
 
 def _in_process_hot_spots(profile: dict | None) -> str:
-    """Name the phases that make a warm in-process run slow at the largest profiled size."""
+    """Name the phases that take the most of a warm in-process run at the largest profiled size."""
     if not profile or not profile.get("inprocess_by_size"):
         return ""
     size, largest = list(profile["inprocess_by_size"].items())[-1]
     phases = largest["phases"]
-    parts = {
-        "parsing every file again": phases.get("load: parse the files"),
-        "finding each component's source node": phases.get("load: find components"),
-        "reporting cycles": phases.get("load: report cycles"),
-        "compiling": phases.get("compile"),
-    }
-    listed = ", ".join(f"{label} {_seconds(value)}" for label, value in parts.items() if value is not None)
+    load_parts = sorted(
+        ((label.removeprefix("load: "), value) for label, value in phases.items() if label.startswith("load: ") and value),
+        key=lambda item: item[1],
+        reverse=True,
+    )[:4]
+    listed = ", ".join(f"{label} {_seconds(value)}" for label, value in load_parts)
     return (
-        f" Under cProfile at N={size}, `load` takes {_seconds(phases.get('load (cue included)'))} with the evaluation cached: "
-        f"{listed}; the solve itself takes {_seconds(phases.get('Control.Solve'))}. These are Archon's: `load` parses "
-        "every file on each call even when its text is unchanged, and looks up each component's source node with "
-        "`source.find`, which walks the files' fields again for every component. Caching parsed files by content, as "
-        "evaluations are cached, and indexing the fields by path once per load would remove most of it."
+        f" Under cProfile at N={size}, `load` takes {_seconds(phases.get('load (cue included)'))} with the evaluation cached"
+        + (f" (the largest parts: {listed})" if listed else "")
+        + f", compiling {_seconds(phases.get('compile'))} and the solve itself {_seconds(phases.get('Control.Solve'))}."
     )
 
 
@@ -548,20 +545,21 @@ def _findings(summary: dict, results) -> list[str]:
                 f"{_seconds(phases['command'])} and the interpreter's exit {_seconds(phases['exit'])}. Under cProfile the "
                 f"command spends {_seconds(cli.get('cue subprocess (eval and version)'))} in cue, "
                 f"{_seconds(cli.get('connect and probe the daemon'))} connecting to and probing the daemon and "
-                f"{_seconds(cli.get('run (session and solve)'))} in the run. Python start-up and tear-down are the largest "
+                f"{_seconds(cli.get('run (session and solve)'))} in the run. Python's start-up and imports are the largest "
                 "part, and an editor or a long-running process pays them once."
             )
     if results.startup:
         startup = results.startup
         lines.append(
-            "- **What would cut the CLI's fixed cost.** These are suggestions, not made here, because they change cli/ "
-            "and runtime/. Ending the process with `os._exit` after flushing its output skips the module tear-down "
-            "measured as *exit* above. A cache on disk of evaluations and parsed files, keyed by content as the "
-            "evaluator's in-memory cache keys evaluations, lets an unchanged configuration skip cue and the parser. "
-            "Asking the daemon for its workers while cue runs, instead of before, hides the probe. Importing the CLI and its `up` command takes "
-            f"{_seconds(startup.get('with bytecode cache'))} with a bytecode cache and "
-            f"{_seconds(startup.get('without bytecode cache'))} without one, as under PYTHONDONTWRITEBYTECODE=1 in this "
-            f"machine's environment (a bare interpreter: {_seconds(startup.get('bare interpreter'))})."
+            "- **What the CLI's fixed cost is made of.** A warm `dagger up` reads cue's evaluation from the cache on disk "
+            "(engine/evaluation_cache.py) instead of running cue, probes the daemon while the configuration loads, and "
+            "ends with `os._exit` once its output is flushed, so the *exit* above is the operating system's. What remains "
+            "is the interpreter and its imports: importing the CLI and its `up` command takes "
+            f"{_seconds(startup.get('with bytecode cache'))} with a bytecode cache, which `scripts/setup` writes, and "
+            f"{_seconds(startup.get('without bytecode cache'))} without any (a bare interpreter: "
+            f"{_seconds(startup.get('bare interpreter'))}); grpc, protobuf, click and the LLB modules make most of it. "
+            "Parsing the files and compiling grow with N and are paid again by every new process, which a resident "
+            "process (the language server, or a CLI talking to one) pays once."
         )
 
     for backend in backends:
