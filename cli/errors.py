@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 the configuration or the run failed (diagnostics
 or a failed solve), 2 usage errors (click's own), 3 the environment is not
-ready (a missing tool or daemon), 130 cancelled with Ctrl-C.
+ready (a missing tool or daemon), 130 cancelled with Ctrl-C or SIGTERM.
 
 `end_process` ends the `dagger` process with its exit code once the
 command's output is flushed, without the interpreter's tear-down.

@@ -88,10 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     # Output piped into `head` ends the command quietly, as for other
     # command-line tools, instead of failing in every later write.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if argv is None:
+        # A service manager or CI job stops a command with SIGTERM: end it as
+        # Ctrl-C does, so that a run is cancelled on the daemon, its staging
+        # folders are removed and the history records it as cancelled.
+        signal.signal(signal.SIGTERM, _interrupt)
     code = run_with_error_boundary(cli, argv)
     if argv is None:
         end_process(code)
     return code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
