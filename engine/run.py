@@ -63,6 +63,17 @@ CANCELLED = "cancelled"
 FAILURE_LOG_LINES = 15
 
 _EXIT_CODE = re.compile(r"exit code: (-?\d+)")
+
+# Daemon errors that are not caused by the configuration and usually pass
+# when the same definition is solved again. BuildKit's flightcontrol gives
+# up on a step that many others wait on (moby/buildkit#1822); Docker
+# 20.10's builder did so in the benchmark for fans of 50 or more parallel
+# execs on two cores (docs/benchmarks.md).
+TRANSIENT_ERRORS = ("flightcontrol: exceeded retry timeout",)
+
+# Solves of one definition in all, the first included, while the daemon
+# reports only transient errors. Steps that completed are cached by then.
+SOLVE_ATTEMPTS = 3
 _CANCELLED_ERRORS = ("context canceled", "canceled", "cancelled")
 
 
@@ -128,7 +139,10 @@ class RunFailure:
 
 @dataclass
 class RunResult:
-    """The outcome of one run. `status` is succeeded, failed or cancelled."""
+    """The outcome of one run. `status` is succeeded, failed or cancelled.
+
+    `retries` counts the solves made again after a transient daemon error.
+    """
 
     status: str
     vertices: list[VertexRecord] = field(default_factory=list)
@@ -139,6 +153,7 @@ class RunResult:
     daemon: str | None = None
     started: float = 0.0
     completed: float = 0.0
+    retries: int = 0
 
     @property
     def duration(self) -> float:
@@ -209,6 +224,7 @@ def run(
         result.status = FAILED
         result.failure = RunFailure(masker.mask(f"run failed: {error}"))
     finally:
+        result.retries = runner.retries
         runner.cleanup()
         renderer.close()
         if connection is not None and owns_connection:
@@ -242,6 +258,7 @@ class _Runner:
         self.staged: dict[str, str] = {}
         self.exports_folder: str | None = None
         self.tracker: ProgressTracker | None = None
+        self.retries = 0
         self.components = {digest: vertex.component for digest, vertex in plan.vertices.items() if vertex.component}
 
     # --- steps ----------------------------------------------------------------
@@ -299,7 +316,39 @@ class _Runner:
     def _solve(
         self, client: Client, session: Session, definition: bytes, exporter: Exporter | None, records: list[VertexRecord]
     ) -> None:
-        """Solve `definition` and append its vertex records to `records`, also when the solve fails or is cancelled."""
+        """Solve `definition` and append its vertex records to `records`, also when the solve fails or is cancelled.
+
+        A solve that fails with a transient daemon error is solved again,
+        up to SOLVE_ATTEMPTS in all. The records are the last attempt's, with
+        the earlier record of each step that ran then and was cached since.
+        """
+        earlier: dict[str, VertexRecord] = {}
+        for attempt in range(1, SOLVE_ATTEMPTS + 1):
+            attempt_records: list[VertexRecord] = []
+            retrying = False
+            try:
+                self._solve_once(client, session, definition, exporter, attempt_records)
+                return
+            except SolveError as error:
+                transient = next((marker for marker in TRANSIENT_ERRORS if marker in error.message), None)
+                if transient is None or attempt == SOLVE_ATTEMPTS or self.cancel_event.is_set():
+                    raise
+                retrying = True
+                self.retries += 1
+                log.info("solve attempt %d of %d failed with %r; solving again", attempt, SOLVE_ATTEMPTS, transient)
+                self.renderer.message(
+                    f"the daemon failed with a transient error ({transient}); solving again, attempt {attempt + 1} of {SOLVE_ATTEMPTS}"
+                )
+                for record in attempt_records:
+                    if record.error is None and not record.cached and record.completed is not None:
+                        earlier[record.digest] = record
+            finally:
+                if not retrying:
+                    records.extend(earlier.get(record.digest, record) if record.cached else record for record in attempt_records)
+
+    def _solve_once(
+        self, client: Client, session: Session, definition: bytes, exporter: Exporter | None, records: list[VertexRecord]
+    ) -> None:
         tracker = ProgressTracker(
             self.masker, self.components, [self.renderer.event, *self.listeners], digest_map=daemon_digests(definition)
         )

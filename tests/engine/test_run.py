@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from archon.engine.buildkit.client import Client, SolveError
 from archon.engine.buildkit.transport import docker_get_json
 from archon.engine.run import CANCELLED, FAILED, SUCCEEDED, run, start_run
 from archon.runtime.diagnostics import Span
@@ -189,6 +190,53 @@ def test_failing_exec_reports_exit_code_and_source(address, rootfs, nonce, tmp_p
     assert result.failure.component == "build"
     assert f"about to fail {nonce}" in result.failure.log_tail
     assert result.failure.format().startswith(f"{span}: error: build failed with exit code 3")
+
+
+class _CountingSolves:
+    """Counts Client.solve calls and fails the first `failures` with `message` before they reach the daemon."""
+
+    def __init__(self, monkeypatch, failures: int, message: str):
+        self.calls = 0
+        solve = Client.solve
+
+        def counting_solve(client, *args, **kwargs):
+            self.calls += 1
+            if self.calls <= failures:
+                raise SolveError(message)
+            return solve(client, *args, **kwargs)
+
+        monkeypatch.setattr(Client, "solve", counting_solve)
+
+
+def test_transient_daemon_error_solves_again(address, rootfs, nonce, tmp_path, monkeypatch):
+    solves = _CountingSolves(monkeypatch, 1, "executor failed running [sh -c true]: flightcontrol: exceeded retry timeout")
+    graph = Graph()
+    _, out = graph.exec(graph.rootfs(), f"echo {nonce} > /out/value", [Mount("/out", output=True)])
+    plan = graph.plan(
+        graph.bundle(exports={"value": (out, "/value")}),
+        local_sources=_sources(rootfs),
+        exports=(ExportOutput("value", "/exports/value", "string"),),
+    )
+    progress = io.StringIO()
+
+    result = run(plan, address, secrets={}, progress_mode="plain", stream=progress)
+
+    assert result.status == SUCCEEDED, result.failure and result.failure.format()
+    assert result.exports == {"value": nonce}
+    assert solves.calls == 2
+    assert result.retries == 1
+    assert "solving again, attempt 2 of 3" in progress.getvalue()
+
+
+def test_other_daemon_errors_are_not_solved_again(address, rootfs, nonce, monkeypatch):
+    solves = _CountingSolves(monkeypatch, 1, "executor failed running [sh -c true]: exit code: 9")
+    graph = Graph()
+    plan = graph.plan(graph.exec(graph.rootfs(), f"echo {nonce}")[0], local_sources=_sources(rootfs))
+
+    result = run(plan, address, secrets={}, progress_mode="quiet")
+
+    assert result.status == FAILED
+    assert solves.calls == 1
 
 
 def test_failure_leaves_outputs_intact(address, rootfs, nonce, tmp_path):
