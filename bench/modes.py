@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from archon.engine.buildkit.client import Client, Exporter
+from archon.engine.buildkit.client import Client, Exporter, SolveError
 from archon.engine.buildkit.connect import Connection
 from archon.engine.buildkit.services.auth import AuthService
 from archon.engine.buildkit.services.filesend import FileSendService
@@ -35,7 +35,7 @@ from archon.engine.buildkit.services.filesync import FileSyncService, SyncedDir
 from archon.engine.buildkit.services.health import HealthService
 from archon.engine.buildkit.session import Session
 from archon.engine.images import resolver_for
-from archon.engine.run import run
+from archon.engine.run import SOLVE_ATTEMPTS, TRANSIENT_ERRORS, run
 from archon.runtime.compiler import compile_configuration
 from archon.runtime.config import COMPUTE, load, render_inputs
 from archon.runtime.diagnostics import ConfigError
@@ -86,6 +86,8 @@ class Sample:
     push: float | None = None
     rss: int | None = None
     child_rss: int | None = None
+    # Solves made again after a transient daemon error, where the mode can tell.
+    retries: int | None = None
 
 
 def cli_environment() -> dict[str, str]:
@@ -238,7 +240,7 @@ class InProcess:
         finished = time.perf_counter()
         if not result.succeeded:
             raise RunFailed(f"run of {folder} {result.status}: {result.failure.format() if result.failure else ''}")
-        return Sample(finished - started, evaluate=loaded - started, compile=compiled - loaded, solve=finished - compiled)
+        return Sample(finished - started, evaluate=loaded - started, compile=compiled - loaded, solve=finished - compiled, retries=result.retries)
 
     def peak_allocation(self, folder: Path, inputs: Mapping[str, str]) -> int:
         """Return the peak bytes Python allocated during load, compile and run, with a new evaluator (tracemalloc)."""
@@ -262,6 +264,7 @@ class Raw:
         self.connection = connection
         self.client = Client(connection)
         self.evaluator = Evaluator()
+        self.retries = 0
 
     def prepare(self, folder: Path, inputs: Mapping[str, str]) -> Plan:
         """Load and compile the workload, outside the measured time."""
@@ -269,12 +272,13 @@ class Raw:
 
     def run(self, plan: Plan) -> Sample:
         started = time.perf_counter()
+        self.retries = 0
         needs_export = bool(plan.exports or plan.directories)
         if not (plan.local_sources or needs_export):
             with _deadline() as cancel_event:
-                self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id="", cancel_event=cancel_event)
+                self._solve(plan.definition, session_id="", cancel_event=cancel_event)
             seconds = time.perf_counter() - started
-            return Sample(seconds, solve=seconds)
+            return Sample(seconds, solve=seconds, retries=self.retries)
 
         delivery = tempfile.mkdtemp(prefix="archon-raw-")
         try:
@@ -288,11 +292,22 @@ class Raw:
                 session.attach(self.connection)
                 exporter = Exporter("local") if needs_export else None
                 with _deadline() as cancel_event:
-                    self.client.solve(plan.definition, ref=uuid.uuid4().hex, session_id=session.id, exporter=exporter, cancel_event=cancel_event)
+                    self._solve(plan.definition, session_id=session.id, exporter=exporter, cancel_event=cancel_event)
         finally:
             shutil.rmtree(delivery, ignore_errors=True)
         seconds = time.perf_counter() - started
-        return Sample(seconds, solve=seconds)
+        return Sample(seconds, solve=seconds, retries=self.retries)
+
+    def _solve(self, definition: bytes, **options) -> None:
+        """Solve with the run's policy: again, up to SOLVE_ATTEMPTS in all, after a transient daemon error."""
+        for attempt in range(1, SOLVE_ATTEMPTS + 1):
+            try:
+                self.client.solve(definition, ref=uuid.uuid4().hex, **options)
+                return
+            except SolveError as error:
+                if attempt == SOLVE_ATTEMPTS or not any(marker in error.message for marker in TRANSIENT_ERRORS):
+                    raise
+                self.retries += 1
 
 
 def run_multipass(baseline: Multipass, folder: Path, label: str, inputs: Mapping[str, str]) -> Sample:
