@@ -450,11 +450,12 @@ def report_only(paths: list[Path]) -> int:
         part = Results.from_json(document)
         results.records += part.records
         results.allocations += part.allocations
-        results.skipped += part.skipped
+        results.skipped += [item for item in part.skipped if item not in results.skipped]
         results.evaluation = part.evaluation or results.evaluation
         results.startup = part.startup or results.startup
         for name in ("profiles", "daemons", "exec_costs"):
             getattr(results, name).update(getattr(part, name))
+        results.exec_network = part.exec_network
 
     summary = report.summarize(results)
     print(report.console_table(summary))
