@@ -543,10 +543,15 @@ def _findings(summary: dict, results) -> list[str]:
                 f"- **Where the CLI's warm time goes ({backend}, chain of N={profile['size']}).** Interpreter start "
                 f"{_seconds(phases['interpreter start'])}, imports {_seconds(phases['imports'])}, the command itself "
                 f"{_seconds(phases['command'])} and the interpreter's exit {_seconds(phases['exit'])}. Under cProfile the "
-                f"command spends {_seconds(cli.get('cue subprocess (eval and version)'))} in cue, "
-                f"{_seconds(cli.get('connect and probe the daemon'))} connecting to and probing the daemon and "
-                f"{_seconds(cli.get('run (session and solve)'))} in the run. Python's start-up and imports are the largest "
-                "part, and an editor or a long-running process pays them once."
+                f"command spends {_seconds(cli.get('cue subprocess (eval and version)'))} in cue processes and "
+                f"{_seconds(cli.get('run (session and solve)'))} in the run"
+                + (
+                    f", and {_seconds(cli.get('connect and probe the daemon'))} connecting to and probing the daemon. "
+                    if cli.get("connect and probe the daemon") is not None
+                    else "; the daemon's probe runs on another thread while the configuration loads. "
+                )
+                + "Python's start-up and imports are the largest part, and an editor or a long-running process pays "
+                "them once."
             )
     if results.startup:
         startup = results.startup
@@ -600,7 +605,7 @@ def _findings(summary: dict, results) -> list[str]:
             exec_seconds = single.median / AIM_SIZE
             extra = (multi.median - single.median) / AIM_SIZE
             lines.append(
-                f"- **Why the cold ratio of a chain is small on {backend}.** Neither strategy can run a chain's execs in "
+                f"- **The cold ratio of a chain on {backend}.** Neither strategy can run a chain's execs in "
                 f"parallel. Per component both pay the exec ({_seconds(exec_seconds)} here, from raw BuildKit at N={AIM_SIZE}), "
                 f"and multi-pass adds {_seconds(extra)} for evaluation, export, push and pull. The ratio is about "
                 f"(exec + extra) ÷ exec = {(exec_seconds + extra) / exec_seconds:.1f}; with a 55 ms exec it would be about "
