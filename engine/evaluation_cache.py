@@ -40,7 +40,7 @@ from archon.runtime.evaluate import Evaluation
 log = logging.getLogger(__name__)
 
 # Bump when the entries' content changes meaning; older entries are then never read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 FOLDER_NAME = "evaluations"
 SUFFIX = ".json"

@@ -13,6 +13,7 @@ export drops; `archon.runtime.cue.decode_value` reads it into Python.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import os
@@ -303,6 +304,10 @@ class _PathMapper:
         except ValueError:
             return printed
 
+    def is_bundled(self, real_path: str) -> bool:
+        """Tell whether a real path is inside a package Archon bundles (the op spec, say)."""
+        return any(real_path.startswith(str(folder).rstrip(os.sep) + os.sep) for folder in self._bundled.values())
+
     def text_of(self, real_path: str) -> str | None:
         if real_path in self._sources:
             return self._sources[real_path]
@@ -316,9 +321,12 @@ def parse_cue_errors(stderr: str, mapper: _PathMapper) -> list[Diagnostic]:
     """Turn cue's error output into diagnostics, keeping every position.
 
     cue prints each error as a message line followed by indented position
-    lines. The first position is the diagnostic's range; the others become
-    related information, so an error reported at several places shows all
-    of them.
+    lines. The first position in the user's own files is the diagnostic's
+    range, preferring where a conflicting value is written, because a
+    position in a bundled package (the op spec) is not where the fix goes.
+    The others become related information, so an error reported at
+    several places shows all of them. A value that matches none of a
+    disjunction's choices is reported once, with the choices.
     """
     diagnostics: list[Diagnostic] = []
     message: str | None = None
@@ -328,8 +336,13 @@ def parse_cue_errors(stderr: str, mapper: _PathMapper) -> list[Diagnostic]:
         if message is None:
             return
         text = message.rstrip(":").strip()
-        related = tuple(RelatedInfo(span, f"also reported here: {text}") for span in spans[1:])
-        diagnostics.append(Diagnostic(text, spans[0] if spans else None, code="cue", related=related))
+        conflict = _CONFLICT.match(text)
+        values = (conflict["first"], conflict["second"]) if conflict else ()
+        ordered = sorted(
+            spans, key=lambda span: (mapper.is_bundled(span.file), not any(_written_at(mapper, span, value) for value in values))
+        )
+        related = tuple(RelatedInfo(span, f"also reported here: {text}") for span in ordered[1:])
+        diagnostics.append(Diagnostic(text, ordered[0] if ordered else None, code="cue", related=related))
 
     for line in stderr.splitlines():
         if not line.strip():
@@ -341,7 +354,70 @@ def parse_cue_errors(stderr: str, mapper: _PathMapper) -> list[Diagnostic]:
         flush()
         message, spans = line, []
     flush()
-    return diagnostics
+    return _merge_disjunctions(diagnostics, mapper)
+
+
+# "PATH: 3 errors in empty disjunction" and the errors that follow it, one per choice.
+_EMPTY_DISJUNCTION = re.compile(r"^(?P<path>.+): (?P<count>\d+) errors in empty disjunction$")
+_CONFLICT = re.compile(r"^(?P<path>.+?): conflicting values (?P<first>.+?) and (?P<second>.+?)(?: \(mismatched types \w+ and \w+\))?$")
+
+
+def _merge_disjunctions(diagnostics: list[Diagnostic], mapper: _PathMapper) -> list[Diagnostic]:
+    """Report a value that matches none of a disjunction's literal choices as one error with the choices.
+
+    cue prints a header without a position and one conflict per choice, each
+    naming the choice and the value. Where every conflict names the same
+    value, they become one diagnostic at the value's position, with the
+    closest choice as the hint; other groups are left as cue printed them.
+    The range is where the value is written, when cue names that place.
+    """
+    merged: list[Diagnostic] = []
+    index = 0
+    while index < len(diagnostics):
+        header = _EMPTY_DISJUNCTION.match(diagnostics[index].message)
+        count = int(header["count"]) if header else 0
+        group = diagnostics[index + 1:index + 1 + count]
+        conflicts = [_CONFLICT.match(item.message) for item in group]
+        if not header or len(group) != count or not all(match and match["path"] == header["path"] for match in conflicts):
+            merged.append(diagnostics[index])
+            index += 1
+            continue
+
+        pairs = [{match["first"], match["second"]} for match in conflicts]
+        shared = set.intersection(*pairs)
+        if len(shared) != 1:
+            merged.append(diagnostics[index])
+            index += 1
+            continue
+        (value,) = shared
+        choices = sorted(next(iter(pair - shared)) for pair in pairs if pair - shared)
+        spans: list[Span] = []
+        for item in group:
+            for span in [item.span, *(info.span for info in item.related)]:
+                if span is not None and span not in spans:
+                    spans.append(span)
+        spans.sort(key=lambda span: (mapper.is_bundled(span.file), not _written_at(mapper, span, value)))
+        primary = spans[0] if spans else None
+        related = [RelatedInfo(span, "also reported here") for span in spans[1:]]
+        close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+        merged.append(Diagnostic(
+            f"{header['path']}: {value} is not one of {', '.join(choices)}",
+            primary,
+            code="cue",
+            hint=f"did you mean {close[0]}?" if close else f"use one of {', '.join(choices)}",
+            related=tuple(related),
+        ))
+        index += 1 + count
+    return merged
+
+
+def _written_at(mapper: _PathMapper, span: Span, value: str) -> bool:
+    """Tell whether the source text at span starts with value."""
+    text = mapper.text_of(span.file)
+    lines = text.splitlines() if text is not None else []
+    if not 0 < span.start.line <= len(lines):
+        return False
+    return lines[span.start.line - 1][span.start.column - 1:].startswith(value)
 
 
 def _span_at(mapper: _PathMapper, printed: str, line: int, byte_column: int) -> Span:

@@ -179,6 +179,28 @@ def test_cue_error_keeps_every_position(tmp_path):
     assert {position(diagnostic)} | {(info.span.start.line, info.span.start.column) for info in diagnostic.related} == {(FIRST_LINE, 4), (FIRST_LINE + 1, 4)}
 
 
+def test_value_outside_a_spec_choice_names_the_choices(tmp_path):
+    write_config(tmp_path, BASE + 'app: $up: [\n\top.Load & {from: base},\n\top.Exec & {\n\t\targs: ["true"]\n\t\tnetwork: "nnone"\n\t},\n]\n')
+
+    (diagnostic,) = errors(load_config(tmp_path), "cue")
+
+    assert diagnostic.message == 'app.$up.1.network: "nnone" is not one of "host", "none", "sandbox"'
+    assert diagnostic.hint == 'did you mean "none"?'
+    assert diagnostic.span.file == str(tmp_path / "main.cue")
+    assert position(diagnostic) == (FIRST_LINE + 5, 12)
+
+
+def test_user_position_comes_before_the_spec(tmp_path):
+    write_config(tmp_path, BASE + 'app: $up: [op.Load & {from: base}, op.Exec & {args: "true"}]\n')
+
+    (diagnostic,) = errors(load_config(tmp_path), "cue")
+    files = [info.span.file for info in diagnostic.related]
+
+    assert diagnostic.span.file == str(tmp_path / "main.cue")
+    assert position(diagnostic) == (FIRST_LINE + 1, 53)
+    assert any(file.endswith("op.cue") for file in files)
+
+
 def test_syntax_error_from_the_parser(tmp_path):
     write_config(tmp_path, 'a: {\nb: 1\n', header=PLAIN)
 
