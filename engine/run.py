@@ -210,7 +210,7 @@ def run(
         result.status = SUCCEEDED
     except (_Cancelled, SolveCancelled, KeyboardInterrupt):
         result.status = CANCELLED
-        renderer.message("cancelled: the daemon stopped the solve; outputs were left unchanged")
+        renderer.message("cancelled: the run was stopped before it finished and its solve ended on the daemon; outputs were left unchanged")
     except SolveError as error:
         result.status = FAILED
         result.failure = runner.failure_from(error)
