@@ -28,8 +28,10 @@ from archon.runtime.cue.parser import ensure_recursion_limit, parse
 # characters. A tree takes about 90 bytes of memory per character of its
 # text, measured on the generated fan of 300 components (51 kB of text,
 # 4.4 MB of tree, 3 % more for what `derived` keeps). So the default bound
-# keeps at most about 90 MB of trees.
-DEFAULT_MAX_CHARACTERS = 1_000_000
+# keeps at most about 45 MB of trees: a module of several hundred
+# components, with room for the language server's recent versions of an
+# edited file, which each keystroke adds and the next one makes useless.
+DEFAULT_MAX_CHARACTERS = 500_000
 
 T = TypeVar("T")
 
