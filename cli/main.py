@@ -62,7 +62,13 @@ def _command_name(module_name: str) -> str:
     return module_name.replace("_", "-")
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 the configuration or the run failed; 2 usage error; "
+    "3 a tool or daemon is missing; 130 cancelled (Ctrl-C or SIGTERM)."
+)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.option("--debug", is_flag=True, envvar="ARCHON_DEBUG", help="Log at debug level and show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
