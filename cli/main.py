@@ -70,6 +70,7 @@ EXIT_CODES_HELP = (
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.option("--debug", is_flag=True, envvar="ARCHON_DEBUG", help="Log at debug level and show tracebacks.")
+@click.version_option(package_name="archon", prog_name="dagger", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Run delivery workflows described in CUE on BuildKit."""

@@ -219,6 +219,7 @@ def create_server(log_level: int = logging.INFO) -> ArchonLanguageServer:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=SERVER_NAME, description="Archon's language server for CUE configurations.")
+    parser.add_argument("--version", action="version", version=f"{SERVER_NAME} {_version()}")
     parser.add_argument("--stdio", action="store_true", help="Serve over standard input and output (the default).")
     parser.add_argument("--tcp", action="store_true", help="Serve over TCP instead of standard input and output.")
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on with --tcp (default: 127.0.0.1).")

@@ -54,6 +54,18 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert "no-daemon.sock" in unreachable.stderr
 
 
+def test_version_of_both_commands() -> None:
+    from importlib.metadata import version
+
+    cli = dagger("--version")
+    server = subprocess.run([sys.executable, "-m", "archon.lsp.server", "--version"], capture_output=True, text=True, timeout=60)
+
+    assert cli.returncode == 0
+    assert cli.stdout == f"dagger {version('archon')}\n"
+    assert server.returncode == 0
+    assert server.stdout == f"dagger-lsp {version('archon')}\n"
+
+
 def test_large_output_is_complete_in_a_pipe(tmp_path: Path) -> None:
     # More than a pipe's buffer and Python's, so that the end of the output
     # is still buffered when the command returns.
