@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from archon.cli.common import environment_option
@@ -10,7 +12,7 @@ from archon.cli.errors import UserError
 from archon.runtime.compiler import compile_configuration
 from archon.runtime.diagnostics import ConfigError, has_errors
 from archon.runtime.plan import Plan
-from archon.runtime.render import render_dot, render_json, render_text
+from archon.runtime.render import render_dot, render_json, render_text, span_dict
 
 # Seconds to wait for a daemon when --diff resolves image configs.
 DAEMON_TIMEOUT_SECONDS = 2.0
@@ -46,11 +48,13 @@ def command(path: str | None, output_format: str, diff: bool, environment_name: 
         click.echo(renderers[output_format](plan))
         return
 
+    if output_format == "dot":
+        raise UserError("--diff lists changed vertices, which have no dot form", hint="use --format text or --format json with --diff")
     target = target_for(path, environment_name, {})
     if target.environment is None:
         raise UserError("--diff compares with an environment's last run, and no environment was found", hint="pass -e NAME, or run inside a workspace with a default environment")
     plan = compile_configuration(configuration, resolver=_daemon_resolver())
-    _show_diff(plan, target)
+    _show_diff(plan, target, output_format)
 
 
 def _daemon_resolver():
@@ -68,11 +72,23 @@ def _daemon_resolver():
     return resolver
 
 
-def _show_diff(plan: Plan, target) -> None:
+def _show_diff(plan: Plan, target, output_format: str) -> None:
     from archon.engine.history import open_history
 
     with open_history(target.workspace) as history:
         last = history.last_success(target.environment.name)
+    if output_format == "json":
+        changed = [vertex for vertex in plan.vertices.values() if last is None or vertex.digest not in last.vertices]
+        click.echo(json.dumps({
+            "environment": target.environment.name,
+            "sinceRun": last.run_id if last is not None else None,
+            "vertices": len(plan.vertices),
+            "changed": [
+                {"digest": vertex.digest, "kind": vertex.kind, "summary": vertex.summary, "component": vertex.component, "span": span_dict(vertex.span)}
+                for vertex in changed
+            ],
+        }, indent=2))
+        return
     if last is None:
         click.echo(f"environment {target.environment.name} has no successful run yet: all {len(plan.vertices)} vertices will build")
         return

@@ -72,6 +72,32 @@ def test_plan_diff_after_one_line_change(workspace):
     assert "[first]" not in changed.stdout
 
 
+def test_plan_diff_as_json(workspace):
+    assert dagger(workspace, "up", "--progress", "quiet").returncode == 0
+    main = workspace / "plan" / "main.cue"
+    main.write_text(main.read_text().replace("cat /first > /second", "cat /first /first > /second"))
+
+    completed = dagger(workspace, "plan", "--diff", "--format", "json")
+    diff = json.loads(completed.stdout)
+    history = json.loads(dagger(workspace, "history", "--json").stdout)
+
+    assert completed.returncode == 0, completed.stderr
+    assert diff["environment"] == "dev"
+    assert diff["sinceRun"] == history[0]["id"]
+    # Besides second's exec, only the output bundle's vertices, which no component owns, depend on it.
+    owned = [vertex for vertex in diff["changed"] if vertex["component"]]
+    assert [(vertex["component"], vertex["kind"]) for vertex in owned] == [("second", "exec")]
+    assert owned[0]["span"]["file"] == str(main)
+
+
+def test_plan_diff_has_no_dot_form(workspace):
+    completed = dagger(workspace, "plan", "--diff", "--format", "dot")
+
+    assert completed.returncode == 1
+    assert "--diff" in completed.stderr
+    assert "--format json" in completed.stderr
+
+
 def test_missing_inputs_listed_before_anything_runs(workspace):
     assert dagger(workspace, "input", "unset", "greeting").returncode == 0
 
