@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 the configuration or the run failed (diagnostics
 or a failed solve), 2 usage errors (click's own), 3 the environment is not
-ready (a missing tool or daemon), 130 cancelled with Ctrl-C or SIGTERM.
+ready (a missing tool or daemon), 130 cancelled with Ctrl-C or SIGTERM,
+141 the reader of the output went away.
 
 `end_process` ends the `dagger` process with its exit code once the
 command's output is flushed, without the interpreter's tear-down.
@@ -11,8 +12,11 @@ command's output is flushed, without the interpreter's tear-down.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import errno
 import logging
 import os
+import select
 import sys
 import threading
 from typing import NoReturn
@@ -27,6 +31,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_CANCELLED = 130
+# The reader of standard output went away (`dagger ... | head`): the code a
+# shell reports for a program that SIGPIPE ended, as other tools end then.
+EXIT_OUTPUT_CLOSED = 141
 
 
 class UserError(Exception):
@@ -66,6 +73,14 @@ def run_with_error_boundary(group: click.Group, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("cancelled", err=True)
         return EXIT_CANCELLED
+    except BrokenPipeError as problem:
+        return _broken_pipe(problem)
+    except SystemExit:
+        # click turns an EPIPE in a command into sys.exit(1), printing nothing,
+        # after wrapping stdout and stderr so that later flushes stay quiet.
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            return _broken_pipe(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
+        raise
     except ConfigError as problem:
         for diagnostic in problem.diagnostics:
             click.echo(diagnostic.format(), err=True)
@@ -78,6 +93,17 @@ def run_with_error_boundary(group: click.Group, argv: list[str] | None) -> int:
         log.debug("unexpected failure", exc_info=True)
         _print_error(f"{type(problem).__name__}: {problem}", "rerun with --debug for the traceback")
         return EXIT_FAILED
+
+
+def _broken_pipe(problem: OSError) -> int:
+    """Return the exit code of a write that found its pipe or socket closed."""
+    if not stdout_closed():
+        # A socket to the daemon, not the output: a failure like any other.
+        log.debug("broken pipe", exc_info=problem)
+        _print_error(f"a connection closed unexpectedly: {problem}", "rerun with --debug for the traceback")
+        return EXIT_FAILED
+    silence_stdout()
+    return EXIT_OUTPUT_CLOSED
 
 
 def end_process(code: int) -> NoReturn:
@@ -106,9 +132,32 @@ def end_process(code: int) -> NoReturn:
             continue
         try:
             stream.flush()
+        except BrokenPipeError:
+            if stream in (sys.stdout, sys.__stdout__) and stdout_closed():
+                silence_stdout()
+                os._exit(EXIT_OUTPUT_CLOSED)
+            sys.exit(code)
         except (OSError, ValueError):
             sys.exit(code)
     os._exit(code)
+
+
+def stdout_closed() -> bool:
+    """Tell whether standard output is a pipe whose reader has gone, as after `| head`."""
+    try:
+        poller = select.poll()
+        poller.register(sys.__stdout__.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def silence_stdout() -> None:
+    """Send what is still buffered for standard output nowhere, so that exiting reports no broken pipe."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+        os.close(devnull)
 
 
 def _other_threads_running() -> bool:

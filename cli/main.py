@@ -64,7 +64,7 @@ def _command_name(module_name: str) -> str:
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 the configuration or the run failed; 2 usage error; "
-    "3 a tool or daemon is missing; 130 cancelled (Ctrl-C or SIGTERM)."
+    "3 a tool or daemon is missing; 130 cancelled (Ctrl-C or SIGTERM); 141 the output's reader went away."
 )
 
 
@@ -92,9 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     `end_process`). With argv, as a caller running it in its own process
     passes, it returns.
     """
-    # Output piped into `head` ends the command quietly, as for other
-    # command-line tools, instead of failing in every later write.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if argv is None:
         # A service manager or CI job stops a command with SIGTERM: end it as
         # Ctrl-C does, so that a run is cancelled on the daemon, its staging

@@ -89,7 +89,7 @@ def test_output_piped_into_a_reader_that_stops(tmp_path: Path) -> None:
     stderr = process.stderr.read().decode()
     process.wait(120)
 
-    assert process.returncode in (0, -signal.SIGPIPE)
+    assert process.returncode in (0, 141)
     assert "Traceback" not in stderr
     assert "Exception ignored" not in stderr
 
