@@ -477,9 +477,9 @@ def _in_process_hot_spots(profile: dict | None) -> str:
     )[:4]
     listed = ", ".join(f"{label} {_seconds(value)}" for label, value in load_parts)
     return (
-        f" Under cProfile at N={size}, `load` takes {_seconds(phases.get('load (cue included)'))} with the evaluation cached"
-        + (f" (the largest parts: {listed})" if listed else "")
-        + f", compiling {_seconds(phases.get('compile'))} and the solve itself {_seconds(phases.get('Control.Solve'))}."
+        f" Under cProfile at N={size}, `load` takes {_seconds(phases.get('load (cue included)'))} with the evaluation cached, "
+        f"compiling {_seconds(phases.get('compile'))} and the solve itself {_seconds(phases.get('Control.Solve'))}."
+        + (f" The largest parts of `load` are {listed}." if listed else "")
     )
 
 
@@ -561,14 +561,14 @@ def _findings(summary: dict, results) -> list[str]:
         startup = results.startup
         lines.append(
             "- **What the CLI's fixed cost is made of.** A warm `dagger up` reads cue's evaluation from the cache on disk "
-            "(engine/evaluation_cache.py) instead of running cue, probes the daemon while the configuration loads, and "
-            "ends with `os._exit` once its output is flushed, so the *exit* above is the operating system's. What remains "
-            "is the interpreter and its imports: importing the CLI and its `up` command takes "
-            f"{_seconds(startup.get('with bytecode cache'))} with a bytecode cache, which `scripts/setup` writes, and "
-            f"{_seconds(startup.get('without bytecode cache'))} without any (a bare interpreter: "
-            f"{_seconds(startup.get('bare interpreter'))}); grpc, protobuf, click and the LLB modules make most of it. "
-            "Parsing the files and compiling grow with N and are paid again by every new process, which a resident "
-            "process (the language server, or a CLI talking to one) pays once."
+            "(engine/evaluation_cache.py) instead of running cue. It probes the daemon while the configuration loads. "
+            "It ends with `os._exit` once its output is flushed, so the *exit* above is the operating system's. What "
+            "remains is the interpreter and its imports. Importing the CLI and its `up` command takes "
+            f"{_seconds(startup.get('with bytecode cache'))} with the bytecode that `scripts/setup` writes and "
+            f"{_seconds(startup.get('without bytecode cache'))} without any, against "
+            f"{_seconds(startup.get('bare interpreter'))} for a bare interpreter; grpc, protobuf, click and the LLB "
+            "modules make most of it. Parsing the files and compiling grow with N, and every new process pays them "
+            "again. A resident process (the language server, or a CLI talking to one) pays them once."
         )
 
     for backend in backends:
@@ -625,10 +625,10 @@ def _findings(summary: dict, results) -> list[str]:
             f"- **A daemon limit.** BuildKit's flightcontrol gives up on a step once a waiter's back-off reaches 3 s "
             "(moby/buildkit#1822). Docker 20.10's builder meets it when many execs wait on one shared step, as the "
             f"fan's workers wait on `base` ({', '.join(f'{backend} {workload} N={size}' for backend, workload, size in where)}). "
-            "A run solves the definition again after this error, up to three solves in all (engine/run.py), and the "
-            "raw mode does the same, so their times include those solves: "
-            f"{sum(record.sample.retries for record in retried)} solves again in {len(retried)} in-process and raw runs that then "
-            "succeeded (a CLI run does not report its own). "
+            "A run solves the definition again after this error, up to three solves in all (engine/run.py). The "
+            "raw mode does the same, so the times of both include those solves. "
+            f"In-process and raw runs solved again {sum(record.sample.retries for record in retried)} times in "
+            f"{len(retried)} runs that then succeeded; a CLI run does not report its own. "
         )
         if flightcontrol:
             text += f"{len(flightcontrol)} runs still failed with it, and their rows count them as failed. "
