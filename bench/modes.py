@@ -35,7 +35,7 @@ from archon.engine.buildkit.services.filesync import FileSyncService, SyncedDir
 from archon.engine.buildkit.services.health import HealthService
 from archon.engine.buildkit.session import Session
 from archon.engine.images import resolver_for
-from archon.engine.run import SOLVE_ATTEMPTS, TRANSIENT_ERRORS, run
+from archon.engine.run import SOLVE_ATTEMPTS, run, transient_error
 from archon.runtime.compiler import compile_configuration
 from archon.runtime.config import COMPUTE, load, render_inputs
 from archon.runtime.diagnostics import ConfigError
@@ -305,7 +305,7 @@ class Raw:
                 self.client.solve(definition, ref=uuid.uuid4().hex, **options)
                 return
             except SolveError as error:
-                if attempt == SOLVE_ATTEMPTS or not any(marker in error.message for marker in TRANSIENT_ERRORS):
+                if attempt == SOLVE_ATTEMPTS or transient_error(error) is None:
                     raise
                 self.retries += 1
 

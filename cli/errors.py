@@ -78,6 +78,8 @@ def run_with_error_boundary(group: click.Group, argv: list[str] | None) -> int:
     except SystemExit:
         # click turns an EPIPE in a command into sys.exit(1), printing nothing,
         # after wrapping stdout and stderr so that later flushes stay quiet.
+        # NOTE: _PacifyFlushWrapper is click's private class (8.x); if click
+        # renames it, a closed output ends with 1 instead of 141.
         if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
             return _broken_pipe(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
         raise
@@ -109,8 +111,8 @@ def _broken_pipe(problem: OSError) -> int:
 def end_process(code: int) -> NoReturn:
     """End the process with `code`, skipping the interpreter's tear-down of every module.
 
-    A run imports grpc, protobuf and the runtime, and tearing them down
-    takes tens of milliseconds, more than some commands take; the
+    A run imports grpc, protobuf and the runtime. Tearing them down takes
+    tens of milliseconds, more than some commands take, while the
     operating system frees that memory at once. What must outlive the
     command is finished first: the exit callbacks run (they shut logging
     down, flushing its handlers, and remove temporary folders still

@@ -66,7 +66,7 @@ _EXIT_CODE = re.compile(r"exit code: (-?\d+)")
 
 # Daemon errors that are not caused by the configuration and usually pass
 # when the same definition is solved again. BuildKit's flightcontrol gives
-# up on a step that many others wait on (moby/buildkit#1822); Docker
+# up on a step that many others wait on (moby/buildkit#1822). Docker
 # 20.10's builder did so in the benchmark for fans of 50 or more parallel
 # execs on two cores (docs/benchmarks.md).
 TRANSIENT_ERRORS = ("flightcontrol: exceeded retry timeout",)
@@ -74,7 +74,13 @@ TRANSIENT_ERRORS = ("flightcontrol: exceeded retry timeout",)
 # Solves of one definition in all, the first included, while the daemon
 # reports only transient errors. Steps that completed are cached by then.
 SOLVE_ATTEMPTS = 3
+
 _CANCELLED_ERRORS = ("context canceled", "canceled", "cancelled")
+
+
+def transient_error(error: SolveError) -> str | None:
+    """Return the transient daemon error that `error` reports, or None when it is another failure."""
+    return next((marker for marker in TRANSIENT_ERRORS if marker in error.message), None)
 
 
 @dataclass(frozen=True)
@@ -330,7 +336,7 @@ class _Runner:
                 self._solve_once(client, session, definition, exporter, attempt_records)
                 return
             except SolveError as error:
-                transient = next((marker for marker in TRANSIENT_ERRORS if marker in error.message), None)
+                transient = transient_error(error)
                 if transient is None or attempt == SOLVE_ATTEMPTS or self.cancel_event.is_set():
                     raise
                 retrying = True
