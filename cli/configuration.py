@@ -50,7 +50,7 @@ def target_for(path: str | None, environment_name: str | None, flag_inputs: dict
 
 
 def evaluator_for(settings: Settings) -> Evaluator:
-    """The evaluator of a command: the cue of setting cue.path, evaluations kept on disk unless cue.cache is off.
+    """Return a command's evaluator: cue from the setting cue.path, evaluations kept on disk unless cue.cache is off.
 
     With the evaluations on disk, a command on an unchanged configuration
     does not run cue again (see archon.engine.evaluation_cache).

@@ -367,8 +367,8 @@ def _merge_disjunctions(diagnostics: list[Diagnostic], mapper: _PathMapper) -> l
 
     cue prints a header without a position and one conflict per choice, each
     naming the choice and the value. Where every conflict names the same
-    value, they become one diagnostic at the value's position, with the
-    closest choice as the hint; other groups are left as cue printed them.
+    value, they become one diagnostic at the value's position, and the
+    closest choice becomes the hint. Other groups are left as cue printed them.
     The range is where the value is written, when cue names that place.
     """
     merged: list[Diagnostic] = []

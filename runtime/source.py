@@ -195,7 +195,7 @@ def identifiers(node) -> set[str]:
 
 @lru_cache(maxsize=None)
 def _reference_fields(cls: type) -> tuple[str, ...]:
-    """The fields of a node class that may hold references: all but spans, a field's label and its alias."""
+    """Return the fields of a node class that may contain references: all but spans, a field's label and its alias."""
     names = getattr(cls, "__dataclass_fields__", {})
     return tuple(name for name in names if name not in ("span", "label_span", "label_node", "alias"))
 

@@ -129,7 +129,7 @@ class _Connecting:
     def close(self) -> None:
         """Close the connection, which nothing will use.
 
-        An attempt still waiting for a daemon that does not answer is left
+        An attempt still waiting for a daemon that does not respond is left
         to end with the process, so that a configuration's errors are not
         held back for the connect timeout.
         """

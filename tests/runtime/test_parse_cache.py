@@ -71,7 +71,7 @@ def test_cached_tree_is_what_parse_gives(path, text):
     assert repr(cached) == repr(fresh)
 
 
-def test_least_recently_used_files_are_dropped_beyond_the_bound():
+def test_bound_drops_least_recently_used():
     cache = ParseCache(max_characters=12)
     a = cache.parse("a: 1\n", "a.cue")  # 5 characters
     b = cache.parse("b: 1\n", "b.cue")
@@ -83,7 +83,7 @@ def test_least_recently_used_files_are_dropped_beyond_the_bound():
     assert cache.parse("b: 1\n", "b.cue") is not b
 
 
-def test_a_text_larger_than_the_bound_is_parsed_each_time():
+def test_oversize_text_parsed_each_time():
     cache = ParseCache(max_characters=4)
     first = cache.parse("a: 1\n", "a.cue")
     second = cache.parse("a: 1\n", "a.cue")
@@ -131,7 +131,7 @@ def test_derived_values_are_computed_once_per_cached_tree():
     assert len(calls) == 3
 
 
-def test_derived_values_of_an_uncached_tree_are_not_kept():
+def test_derived_values_of_uncached_tree_dropped():
     cache = ParseCache()
     calls = []
     tree = parse("a: 1\n", "main.cue")  # not from the cache
@@ -214,7 +214,8 @@ def test_index_finds_what_find_finds():
     assert table[("both", "r")] is not None
     assert table[("paren", "p")] is not None
     assert table[("embedded", "deep", "deeper")] is not None
-    assert ("gen", "x") not in table and ("gen", "kept") in table
+    assert ("gen", "x") not in table
+    assert ("gen", "kept") in table
 
 
 @pytest.mark.parametrize("path,text", _cue_texts(), ids=lambda item: Path(item).name if "/" in item else "")
@@ -226,7 +227,7 @@ def test_index_finds_what_find_finds_in_every_fixture(path, text):
         assert table.get(field_path) is src.find(parsed, field_path), field_path
 
 
-def test_field_index_takes_the_first_file_that_has_the_path():
+def test_field_index_prefers_first_file():
     one = parse("a: {x: 1}\nonly1: 1\n", "/p/one.cue")
     two = parse("a: {y: 2}\nonly2: 2\n", "/p/two.cue")
     index = src.FieldIndex([one, two])
@@ -298,7 +299,7 @@ def _assert_sources_as_before(configuration: Configuration):
         assert info.op_spans == _old_op_spans(configuration, path, len(info.op_spans)), dotted
 
 
-def test_nested_and_comprehension_components_find_their_source_as_before(tmp_path):
+def test_nested_components_keep_their_sources(tmp_path):
     write_config(tmp_path, NESTED)
     configuration = load_config(tmp_path)
 
@@ -328,7 +329,7 @@ def _snapshot(configuration: Configuration) -> dict:
     }
 
 
-def test_a_second_load_reuses_the_trees_and_gives_the_same_configuration(tmp_path):
+def test_second_load_reuses_trees(tmp_path):
     write_config(tmp_path, NESTED)
     write_config(tmp_path, "extra: $up: [op.Load & {from: base}]\nname: string @input()\nout: {$up: [op.Load & {from: extra}]} @output(dir=\"dist\")\n", name="more.cue")
 
@@ -338,10 +339,11 @@ def test_a_second_load_reuses_the_trees_and_gives_the_same_configuration(tmp_pat
     assert list(first.files) == list(second.files)
     assert all(second.files[path] is tree for path, tree in first.files.items())
     assert _snapshot(second) == _snapshot(first)
-    assert "name" in second.inputs and "out" in second.outputs
+    assert "name" in second.inputs
+    assert "out" in second.outputs
 
 
-def test_a_changed_file_is_parsed_again_and_the_others_are_not(tmp_path):
+def test_load_parses_only_changed_files(tmp_path):
     main = write_config(tmp_path, NESTED)
     more = write_config(tmp_path, "extra: $up: [op.Load & {from: base}]\n", name="more.cue")
     first = load_config(tmp_path)
@@ -351,7 +353,8 @@ def test_a_changed_file_is_parsed_again_and_the_others_are_not(tmp_path):
 
     assert second.files[str(main)] is first.files[str(main)]
     assert second.files[str(more)] is not first.files[str(more)]
-    assert "renamed" in second.components and "extra" not in second.components
+    assert "renamed" in second.components
+    assert "extra" not in second.components
     _assert_sources_as_before(second)
 
 
